@@ -1,0 +1,2 @@
+export { deleteByPrefix, TEST_REDIS_URL, type TestRedis, useTestRedis } from './redis.ts';
+export { startDelayedUpstream, startTestServer, type TestHandler, type TestServer } from './http.ts';

@@ -1,0 +1,3 @@
+import { pilotVitestConfig } from './src/vitest-config.ts';
+
+export default pilotVitestConfig();

