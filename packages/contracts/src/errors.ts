@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import type { RequestPart } from './limits.ts';
+
+/** Every error code either service may answer, with its HTTP status and default message. */
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 422, message: 'The request is invalid.' },
+  MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  BAD_REQUEST: { status: 400, message: 'The request could not be understood.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as application/json.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  URI_TOO_LONG: { status: 414, message: 'The request URI is too long.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  UNAUTHORIZED: { status: 401, message: 'Authentication is required.' },
+  INVALID_CREDENTIALS: { status: 401, message: 'Username or password is wrong.' },
+  INVALID_TOKEN: { status: 401, message: 'The token is invalid or expired.' },
+  REFRESH_TOKEN_REUSED: {
+    status: 401,
+    message: 'This refresh token was already used; its session has been revoked.',
+  },
+  FORBIDDEN: { status: 403, message: 'Not allowed.' },
+  CONFLICT: { status: 409, message: 'The resource already exists.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests.' },
+  INTERNAL: { status: 500, message: 'Something went wrong on our side.' },
+  UPSTREAM_FAILED: { status: 502, message: 'An upstream service failed.' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable.' },
+  NOT_READY: { status: 503, message: 'The service is not ready.' },
+  OVERLOADED: { status: 503, message: 'The service is overloaded; retry later.' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'An upstream service did not answer in time.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export const errorCodes = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
+
+export const Issue = z.object({
+  path: z.string().describe('Dotted path of the offending field, e.g. "email" or "page".'),
+  message: z.string(),
+});
+export type Issue = z.infer<typeof Issue>;
+
+export const ErrorEnvelope = z
+  .object({
+    error: z.object({
+      status: z.number().int().min(400).max(599),
+      code: z.enum(errorCodes),
+      message: z.string(),
+      issues: z.array(Issue).optional(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .describe('The one error shape of every 4xx/5xx answer of both services.');
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
+
+export interface ErrorOptions {
+  message?: string;
+  issues?: Issue[];
+  details?: Record<string, unknown>;
+}
+
+/** Builds the envelope for a code: the one way both apps write an error body. */
+export function errorBody(code: ErrorCode, options: ErrorOptions = {}): ErrorEnvelope {
+  const { status, message } = ERRORS[code];
+  const error: ErrorEnvelope['error'] = { status, code, message: options.message ?? message };
+  if (options.issues) error.issues = options.issues;
+  if (options.details) error.details = options.details;
+  return { error };
+}
+
+const partNames: Record<RequestPart, string> = {
+  params: 'path parameters',
+  body: 'request body',
+  query: 'query parameters',
+};
+
+/** Turns a zod failure on one part of the request into the VALIDATION_FAILED envelope. */
+export function validationErrorBody(part: RequestPart, error: z.ZodError): ErrorEnvelope {
+  return errorBody('VALIDATION_FAILED', {
+    message: `Invalid ${partNames[part]}.`,
+    issues: issuesFromZod(error),
+  });
+}
+
+export function issuesFromZod(error: z.ZodError): Issue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+}
+
+/** A thrown error that carries an envelope; both apps' error handlers answer it as is. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly body: ErrorEnvelope;
+  constructor(code: ErrorCode, options: ErrorOptions = {}) {
+    const body = errorBody(code, options);
+    super(body.error.message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = body.error.status;
+    this.body = body;
+  }
+}

@@ -1,0 +1,43 @@
+/** Defaults and hard limits of the public API. Both apps and the gateway read them from here. */
+export const LIMITS = {
+  defaultPageSize: 25,
+  maxPageSize: 100,
+  maxPage: 10_000,
+  maxSearchLength: 200,
+  maxSlugLength: 200,
+  /** JSON request bodies; larger → 413 PAYLOAD_TOO_LARGE. */
+  bodyLimitBytes: 16 * 1024,
+  /** Path + query; longer → 414 URI_TOO_LONG. */
+  maxUrlLength: 2048,
+  /** Node's --max-http-header-size default; larger → 431 from the HTTP parser. */
+  maxHeaderBytes: 16 * 1024,
+  aggregateArticleCount: 5,
+  accessTokenTtlSeconds: 15 * 60,
+  refreshTokenTtlSeconds: 7 * 24 * 60 * 60,
+  /** Webhook timestamp must be within this many seconds of now (signed relays). */
+  webhookReplayWindowSeconds: 300,
+  webhookBodyLimitBytes: 256 * 1024,
+  /** SSE: events kept for Last-Event-ID resume, and the heartbeat period. */
+  eventsBacklog: 256,
+  eventsHeartbeatMs: 15_000,
+} as const;
+
+/** Headers both apps send the same way (the parity suite compares them). */
+export const HEADERS = {
+  requestId: 'x-request-id',
+  contentType: 'application/json; charset=utf-8',
+  /** Public, cacheable reads (articles). */
+  publicReadCacheControl: 'public, max-age=30, stale-while-revalidate=60',
+  /** Anything per-user (auth, /me) or a write. */
+  privateCacheControl: 'no-store',
+  webhookSecret: 'x-webhook-secret',
+  webhookSignature: 'x-webhook-signature',
+  webhookTimestamp: 'x-webhook-timestamp',
+} as const;
+
+/**
+ * When a request is invalid in several places, only the first failing part is reported, in
+ * this order (it is the order Fastify validates in, so both apps agree).
+ */
+export const VALIDATION_ORDER = ['params', 'body', 'query'] as const;
+export type RequestPart = (typeof VALIDATION_ORDER)[number];

@@ -1,0 +1,4 @@
+export { ConfigError, type DemoUser, loadServiceConfig, type ServiceConfig, ServiceEnv } from './config.ts';
+export { createLogger, type Logger, REDACT_PATHS } from './logger.ts';
+export { createHttpMetrics, type HttpMetrics, LATENCY_BUCKETS } from './metrics.ts';
+export { requestIdFrom } from './request-id.ts';
