@@ -1,0 +1,14 @@
+import type { Me, TokenPair } from '@pilot/contracts';
+
+/**
+ * JWT access tokens plus rotating refresh tokens. Refresh tokens belong to a family (one
+ * login); presenting an already-rotated token revokes the whole family. Errors are thrown as
+ * ApiError from @pilot/contracts: INVALID_CREDENTIALS, INVALID_TOKEN, REFRESH_TOKEN_REUSED.
+ */
+export interface AuthService {
+  login(username: string, password: string): Promise<TokenPair>;
+  refresh(refreshToken: string): Promise<TokenPair>;
+  /** Verifies an access token (the raw token, without "Bearer "). */
+  verify(accessToken: string): Promise<Me>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+import type {
+  Article,
+  ArticleListResponse,
+  ArticleSummary,
+  CreateSubscriberBody,
+  ListArticlesQuery,
+  StrapiWebhookPayload,
+  Subscriber,
+} from '@pilot/contracts';
+
+/**
+ * What both apps need from the content store, in the public API's shapes. The Strapi-backed
+ * implementation goes through @pilot/strapi-client (cache, coalescing, resilience); the
+ * in-memory one serves tests and parity runs. Failures are thrown as ApiError from
+ * @pilot/contracts (e.g. CONFLICT for a duplicate subscriber, SERVICE_UNAVAILABLE /
+ * UPSTREAM_TIMEOUT when Strapi is down or slow), so route handlers only rethrow.
+ */
+export interface ContentRepository {
+  listArticles(query: ListArticlesQuery): Promise<ArticleListResponse>;
+  /** null when no published article has this slug. */
+  getArticle(slug: string): Promise<Article | null>;
+  latestArticles(count: number): Promise<ArticleSummary[]>;
+  createSubscriber(input: CreateSubscriberBody): Promise<Subscriber>;
+  /** Drops the cache tags a Strapi webhook affects, on every instance; returns the tags. */
+  invalidate(payload: StrapiWebhookPayload): Promise<string[]>;
+  /** Readiness: 'up' | 'down' for Strapi, and Redis ('disabled' when not configured). */
+  health(): Promise<{ strapi: 'up' | 'down'; redis: 'up' | 'down' | 'disabled' }>;
+  close(): Promise<void>;
+}
