@@ -12,3 +12,11 @@ export interface AuthService {
   verify(accessToken: string): Promise<Me>;
   close(): Promise<void>;
 }
+
+/** A user the service can log in (the demo users from AUTH_USERS; plain-text password). */
+export interface AuthUser {
+  id: string;
+  username: string;
+  password: string;
+  name: string;
+}
