@@ -1,0 +1,25 @@
+import { ApiError, LIMITS } from '@pilot/contracts';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+
+/** Path + query longer than LIMITS.maxUrlLength → 414, before routing (also for unknown routes). */
+export function urlLimit(req: Request, _res: Response, next: NextFunction): void {
+  next(req.url.length > LIMITS.maxUrlLength ? new ApiError('URI_TOO_LONG') : undefined);
+}
+
+/** A request that carries a body must say it is JSON (no body at all is left to validation). */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  // req.is(): null when there is no body, false when the body's type is not JSON.
+  next(req.is('application/json') === false ? new ApiError('UNSUPPORTED_MEDIA_TYPE') : undefined);
+}
+
+const parseJson = express.json({ limit: LIMITS.bodyLimitBytes, strict: true });
+
+/**
+ * The JSON body of one route: 415 for another media type, then express.json with the
+ * contract's size limit (larger → 413) in strict mode (only an object or array; anything else
+ * and broken JSON → 400 MALFORMED_JSON via the error handler). Used per route, so an unknown
+ * route is a 404 whatever its body.
+ */
+export const jsonBody: RequestHandler = (req, res, next) => {
+  requireJson(req, res, (error?: unknown) => (error ? next(error) : parseJson(req, res, next)));
+};

@@ -1,0 +1,40 @@
+import { LIMITS } from '@pilot/contracts';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import app from './app.ts';
+import type { AppDeps } from './deps.ts';
+import { clientErrorHandler } from './lib/client-error.ts';
+import { RequestLogController } from './plugins/app/logging.ts';
+import { genReqId } from './plugins/app/request-id.ts';
+
+/**
+ * Fastify's server options, chosen so URLs match the way Express 5 (legacy) matches them:
+ * case-insensitive, a trailing slash ignored; params as long as the longest allowed URL (the
+ * contract validates their length, not the router).
+ */
+export function serverOptions(deps: AppDeps): FastifyServerOptions {
+  return {
+    loggerInstance: deps.logger,
+    genReqId,
+    logController: new RequestLogController(),
+    bodyLimit: LIMITS.bodyLimitBytes,
+    routerOptions: {
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      maxParamLength: LIMITS.maxUrlLength,
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    clientErrorHandler,
+  };
+}
+
+/**
+ * Builds the modern app around its dependencies, ready for `inject()` or `listen()` (it does
+ * not listen). Same deps as @pilot/legacy's createApp, plus an optional events hub.
+ */
+export function createApp(deps: AppDeps): FastifyInstance {
+  const fastify = Fastify(serverOptions(deps)).withTypeProvider<ZodTypeProvider>();
+  fastify.register(app, { deps });
+  return fastify as unknown as FastifyInstance;
+}

@@ -1,0 +1,52 @@
+import type { AuthService } from '@pilot/auth';
+import type { ContentRepository } from '@pilot/content';
+import type { HttpMetrics, Logger, ServiceConfig } from '@pilot/service-kit';
+import { createHttpMetrics } from '@pilot/service-kit';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { AppDeps, AppTuning } from '../../deps.ts';
+import { createMemoryEventsHub, type EventsHub } from '../../events/hub.ts';
+
+/** The deps with every optional part filled in; what routes read from `fastify.deps`. */
+export interface ResolvedDeps {
+  config: ServiceConfig;
+  logger: Logger;
+  content: ContentRepository;
+  auth: AuthService;
+  metrics: HttpMetrics;
+  fetch: typeof fetch;
+  events: EventsHub;
+  tuning: AppTuning;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: ResolvedDeps;
+  }
+}
+
+export function resolveDeps(deps: AppDeps): ResolvedDeps {
+  return {
+    config: deps.config,
+    logger: deps.logger,
+    content: deps.content,
+    auth: deps.auth,
+    metrics: deps.metrics ?? createHttpMetrics('modern'),
+    fetch: deps.fetch ?? globalThis.fetch,
+    events: deps.events ?? createMemoryEventsHub(),
+    tuning: deps.tuning ?? {},
+  };
+}
+
+/**
+ * Decorates the instance with its dependencies. The app does not own them (the caller closes
+ * content, auth and a hub it passed in), except a hub the app created itself.
+ */
+export default fp(
+  async function depsPlugin(fastify: FastifyInstance, opts: { deps: AppDeps }) {
+    const resolved = resolveDeps(opts.deps);
+    fastify.decorate('deps', resolved);
+    if (!opts.deps.events) fastify.addHook('onClose', async () => resolved.events.close());
+  },
+  { name: 'deps' },
+);

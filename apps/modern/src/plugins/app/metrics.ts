@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/** Label for requests that matched no route (never the raw URL: unbounded cardinality). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Records every answered request in the app's Prometheus registry by route pattern. */
+export default fp(
+  async function metricsPlugin(fastify: FastifyInstance) {
+    const { metrics } = fastify.deps;
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+      metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  },
+  { name: 'metrics', dependencies: ['deps'] },
+);

@@ -1,0 +1,64 @@
+import { createLogger, createServiceDeps, loadServiceConfig, type ServiceConfig } from '@pilot/service-kit';
+import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
+import { createApp } from './create-app.ts';
+import { createMemoryEventsHub, type EventsHub } from './events/hub.ts';
+import { createRedisEventsHub } from './events/redis-hub.ts';
+
+export const DEFAULT_PORT = 3002;
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  config: ServiceConfig;
+  /** Closes the app (ends SSE streams, drains requests) and then the shared dependencies. */
+  close(): Promise<void>;
+}
+
+/**
+ * The only place that reads the environment and listens. MODERN_PORT wins over PORT (the
+ * stack runs both services from one environment); the default is 3002.
+ */
+export async function start(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
+  const config = loadServiceConfig({ ...env, PORT: env.MODERN_PORT ?? env.PORT }, { port: DEFAULT_PORT });
+  const logger = createLogger({ service: 'modern', level: config.LOG_LEVEL });
+  const shared = await createServiceDeps(config, logger);
+  const events: EventsHub = config.REDIS_URL
+    ? createRedisEventsHub({ url: config.REDIS_URL, logger })
+    : createMemoryEventsHub();
+  const app = createApp({ ...shared, config, logger, events });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await app.close();
+      await events.close();
+      await shared.close();
+    })();
+    return closing;
+  };
+  try {
+    const url = await app.listen({ port: config.PORT, host: config.HOST });
+    return { app, url, config, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** `node src/server.ts`: listen, and on SIGINT/SIGTERM/uncaught errors close with grace. */
+async function main() {
+  let server: RunningServer;
+  try {
+    server = await start();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+  closeWithGrace({ delay: server.config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
+    if (err) server.app.log.error({ err }, 'shutting down after an error');
+    else server.app.log.info({ signal }, 'shutting down');
+    await server.close();
+  });
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,126 @@
+import { GatewayError } from '../errors.ts';
+import type { AdminServer } from './server.ts';
+import { routeView, statsView, tableView } from './views.ts';
+
+/** The admin API. README.md#admin-api documents each endpoint's body and response. */
+export function registerAdminRoutes(admin: AdminServer): void {
+  const gw = admin.gateway;
+
+  admin.route('GET', '/healthz', () => ({ status: 'ok' }), { public: true });
+  admin.route('GET', '/readyz', () => ({ status: 'ready', tableVersion: gw.table.version }), {
+    public: true,
+  });
+  admin.route(
+    'GET',
+    '/metrics',
+    async ({ res }) => {
+      const text = await gw.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': gw.metrics.registry.contentType });
+      res.end(text);
+      return undefined;
+    },
+    { public: true },
+  );
+
+  admin.route('GET', '/admin/table', () => tableView(gw));
+
+  admin.route('POST', '/admin/reload', async ({ actor }) => {
+    const result = await gw.reload('admin');
+    await gw.audit({
+      at: new Date().toISOString(),
+      ...actor,
+      instance: gw.instanceId,
+      action: 'reload',
+      detail: result,
+    });
+    if (!result.ok) {
+      throw Object.assign(new GatewayError('TABLE_INVALID', 422, result.error ?? 'invalid table'), {
+        issues: result.issues,
+      });
+    }
+    return result;
+  });
+
+  admin.route('GET', '/admin/routes/:id', ({ params }) => {
+    const route = gw.route(params.id!);
+    if (!route) throw new GatewayError('ROUTE_NOT_FOUND', 404, `no route "${params.id}"`);
+    return routeView(route);
+  });
+
+  const respond = async (p: ReturnType<typeof gw.changeRoute>) => {
+    const { route, persisted } = await p;
+    return { route: routeView(route), tableVersion: gw.table.version, persisted };
+  };
+
+  admin.route('PUT', '/admin/routes/:id/weights', async ({ params, body, actor }) => {
+    const b = await body();
+    const weights = b.weights;
+    if (!weights || typeof weights !== 'object' || Array.isArray(weights)) {
+      throw new GatewayError(
+        'INVALID_WEIGHTS',
+        422,
+        'body must be {"weights": {"<backend>": <percent>, ...}}',
+      );
+    }
+    return respond(
+      gw.changeRoute(params.id!, { weights: weights as Record<string, number> }, 'set-weights', actor),
+    );
+  });
+
+  const moveAll = (action: 'promote' | 'rollback') =>
+    admin.route('POST', `/admin/routes/:id/${action}`, async ({ params, body, actor }) => {
+      const route = gw.route(params.id!);
+      if (!route) throw new GatewayError('ROUTE_NOT_FOUND', 404, `no route "${params.id}"`);
+      const b = await body();
+      const target =
+        typeof b.backend === 'string'
+          ? b.backend
+          : action === 'promote'
+            ? route.migration?.to
+            : route.migration?.from;
+      if (!target) {
+        throw new GatewayError(
+          'NO_MIGRATION',
+          422,
+          `route "${route.id}" names no migration; send {"backend": "<name>"}`,
+        );
+      }
+      const weights: Record<string, number> = {};
+      for (const name of new Set([...Object.keys(route.weights), target]))
+        weights[name] = name === target ? 100 : 0;
+      return respond(gw.changeRoute(route.id, { weights }, action, actor));
+    });
+  moveAll('promote');
+  moveAll('rollback');
+
+  admin.route('POST', '/admin/routes/:id/shadow/pause', ({ params, actor }) =>
+    respond(gw.changeRoute(params.id!, { shadowPaused: true }, 'shadow-pause', actor)),
+  );
+  admin.route('POST', '/admin/routes/:id/shadow/resume', ({ params, actor }) =>
+    respond(gw.changeRoute(params.id!, { shadowPaused: false }, 'shadow-resume', actor)),
+  );
+  admin.route('DELETE', '/admin/routes/:id/override', ({ params, actor }) =>
+    respond(gw.changeRoute(params.id!, null, 'clear-override', actor)),
+  );
+
+  admin.route('GET', '/admin/shadow/samples', ({ query }) => {
+    const limit = Math.min(200, Math.max(1, Number(query.get('limit') ?? 50) || 50));
+    return { samples: gw.shadows.samples.list(query.get('route') ?? undefined, limit) };
+  });
+  admin.route('GET', '/admin/shadow/samples/:sampleId', ({ params }) => {
+    const sample = gw.shadows.samples.get(params.sampleId!);
+    if (!sample) throw new GatewayError('SAMPLE_NOT_FOUND', 404, `no sample "${params.sampleId}"`);
+    return sample;
+  });
+
+  admin.route('GET', '/admin/stats', ({ query }) => statsView(gw, Number(query.get('window') ?? 10) || 10));
+
+  admin.route('GET', '/admin/backends', () =>
+    Object.fromEntries([...gw.table.backends.keys()].map((name) => [name, gw.pool.get(name)!.view()])),
+  );
+
+  admin.route('GET', '/admin/audit', async ({ query }) => {
+    const limit = Math.min(1000, Math.max(1, Number(query.get('limit') ?? 100) || 100));
+    return { entries: await gw.store.recentAudit(limit) };
+  });
+}

@@ -1,0 +1,108 @@
+import type { Gateway } from '../gateway.ts';
+import { summarize, type RawWindow, MAX_WINDOW_S } from '../stats.ts';
+import type { CompiledRoute } from '../table.ts';
+
+/** JSON shapes of the admin API (documented in README.md#admin-api). */
+export function routeView(route: CompiledRoute) {
+  const fileWeights = route.config.split ? { ...route.config.split } : { [route.config.backend!]: 100 };
+  return {
+    id: route.id,
+    paths: route.paths,
+    methods: route.methods ? [...route.methods] : null,
+    mode: route.slots.length > 1 ? ('split' as const) : ('backend' as const),
+    weights: route.weights,
+    fileWeights,
+    sticky: route.config.sticky ?? null,
+    stickyCookie: route.stickyCookie,
+    fallback: route.fallback,
+    shadow: route.shadow
+      ? {
+          backend: route.shadow.backend,
+          paused: route.shadow.paused,
+          percent: route.shadow.percent,
+          methods: route.shadow.methods,
+          ignore: route.shadow.ignore,
+          compareHeaders: route.shadow.compareHeaders,
+        }
+      : null,
+    migration: route.migration,
+    override: route.override,
+    maxBodyBytes: route.maxBodyBytes,
+  };
+}
+
+export async function tableView(gw: Gateway) {
+  const t = gw.table;
+  return {
+    version: t.version,
+    fileVersion: t.fileVersion,
+    label: t.label ?? null,
+    loadedAt: t.loadedAt,
+    instance: gw.instanceId,
+    source: { file: gw.options.routesFile },
+    persistence: await gw.persistence(),
+    lastReload: gw.lastReload,
+    settings: t.settings,
+    backends: Object.fromEntries(
+      [...t.backends.keys()].map((name) => [
+        name,
+        { ...gw.pool.get(name)!.view(), timeoutMs: t.backends.get(name)!.config.timeoutMs },
+      ]),
+    ),
+    routes: t.routes.map(routeView),
+  };
+}
+
+export type RawStats = Array<{ route: string; backend: string; raw: RawWindow }>;
+
+export function statsView(gw: Gateway, windowS: number, raws: RawStats = gw.metrics.rawWindows(windowS)) {
+  const w = Math.max(1, Math.min(MAX_WINDOW_S, Math.floor(windowS)));
+  const t = gw.table;
+  const byKey = new Map<string, RawWindow[]>();
+  for (const r of raws) {
+    const k = `${r.route}\u0000${r.backend}`;
+    const list = byKey.get(k) ?? [];
+    list.push(r.raw);
+    byKey.set(k, list);
+  }
+  const now = Date.now();
+  const routes = t.routes.map((route) => {
+    const names = new Set<string>(Object.keys(route.weights));
+    if (route.fallback) names.add(route.fallback);
+    for (const r of raws) if (r.route === route.id) names.add(r.backend);
+    const backends: Record<string, ReturnType<typeof summarize>> = {};
+    for (const name of names) backends[name] = summarize(byKey.get(`${route.id}\u0000${name}`) ?? [], w, now);
+    const c = gw.shadows.counts.get(route.id);
+    const compared = c ? c.matched + c.mismatched : 0;
+    return {
+      id: route.id,
+      paths: route.paths,
+      methods: route.methods ? [...route.methods] : null,
+      mode: route.slots.length > 1 ? 'split' : 'backend',
+      weights: route.weights,
+      fallback: route.fallback,
+      shadow: route.shadow
+        ? {
+            backend: route.shadow.backend,
+            paused: route.shadow.paused,
+            mirrored: c?.mirrored ?? 0,
+            matched: c?.matched ?? 0,
+            mismatched: c?.mismatched ?? 0,
+            errors: c?.errors ?? 0,
+            dropped: c?.dropped ?? 0,
+            mismatchRate: compared === 0 ? 0 : Math.round((c!.mismatched / compared) * 10_000) / 10_000,
+          }
+        : null,
+      backends,
+    };
+  });
+  return {
+    generatedAt: new Date(now).toISOString(),
+    windowSeconds: w,
+    instance: gw.instanceId,
+    tableVersion: t.version,
+    inFlight: gw.inFlight,
+    routes,
+    backends: Object.fromEntries([...t.backends.keys()].map((name) => [name, gw.pool.get(name)!.view()])),
+  };
+}

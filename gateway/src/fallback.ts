@@ -1,0 +1,29 @@
+import { IDEMPOTENT_METHODS } from './config/schema.ts';
+
+/**
+ * When a request may go to the route's fallback backend: only idempotent methods, and only
+ * without a request body (bodies are streamed, never buffered, so they cannot be replayed).
+ * Triggers: connect error, timeout, reset before a response, a 5xx status, or a primary that
+ * is unhealthy / has its breaker open before anything was sent.
+ */
+export type FallbackReason = 'connect' | 'timeout' | 'reset' | '5xx' | 'unavailable';
+
+export function mayFallback(method: string, bodyLength: number): boolean {
+  return bodyLength === 0 && IDEMPOTENT_METHODS.has(method);
+}
+
+export function errorKind(
+  err: NodeJS.ErrnoException,
+  timedOut: boolean,
+): Exclude<FallbackReason, '5xx' | 'unavailable'> {
+  if (timedOut || err.code === 'ETIMEDOUT') return 'timeout';
+  if (
+    err.code === 'ECONNREFUSED' ||
+    err.code === 'ENOTFOUND' ||
+    err.code === 'EHOSTUNREACH' ||
+    err.code === 'EAI_AGAIN'
+  ) {
+    return 'connect';
+  }
+  return 'reset';
+}

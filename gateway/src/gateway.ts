@@ -1,0 +1,740 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { choose } from './choose.ts';
+import { type Env, type LoadedTable, loadTableFile } from './config/load.ts';
+import {
+  type AuditEntry,
+  isWritable,
+  MemoryOverrideStore,
+  type OverrideStore,
+  RedisOverrideStore,
+  writeBack,
+} from './config/overrides.ts';
+import { watchTable, type TableWatcher } from './config/watch.ts';
+import type { CapturedResponse } from './diff.ts';
+import { GatewayError, sendError, TableError } from './errors.ts';
+import { errorKind, type FallbackReason, mayFallback } from './fallback.ts';
+import { type Backend, BackendPool } from './health.ts';
+import { matchRoute } from './match.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { normalizeTarget } from './normalize.ts';
+import { BodyTap, createForward, type Forward, prepareUpstreamHeaders, responseHeaders } from './proxy.ts';
+import { ShadowManager, type ShadowRun } from './shadow.ts';
+import { buildTable, type CompiledRoute, type Overrides, type RouteOverride, type Table } from './table.ts';
+
+export interface GatewayOptions {
+  /** Route table file (YAML or JSON). */
+  routesFile: string;
+  /** Environment used for backends' `urlEnv` (default: none). */
+  env?: Env;
+  logger: Logger;
+  /** Public port and host (0 = ephemeral). */
+  port?: number;
+  host?: string;
+  /** Admin port and host; the admin server is created by createGateway (see index.ts). */
+  adminPort?: number;
+  adminHost?: string;
+  adminToken?: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+  /** Watch the table file (default true). */
+  watch?: boolean;
+  /** Reload on SIGHUP (default false; server.ts turns it on). */
+  sighup?: boolean;
+  /** Write admin changes back to the table file when it is writable (default true). */
+  writeBack?: boolean;
+  /** Run active health checks (default true). */
+  healthChecks?: boolean;
+  /** Log one line per request (default true). */
+  accessLog?: boolean;
+  /** Largest request head Node accepts (default 16 KiB); larger → 431. */
+  maxHeaderSize?: number;
+  /** How long close() waits for in-flight requests (default 10 s). */
+  shutdownGraceMs?: number;
+  /** Process metrics (CPU, memory, event loop) in /metrics (default false). */
+  defaultMetrics?: boolean;
+  instanceId?: string;
+}
+
+interface Ctx {
+  start: number;
+  requestId: string;
+  table: Table;
+  route: CompiledRoute;
+  backend: Backend;
+  method: string;
+  bodyLength: number;
+  attempt: number;
+  fallbackFrom: string | null;
+  fallbackReason: FallbackReason | null;
+  setCookie: string | undefined;
+  tap: BodyTap | undefined;
+  shadow: ShadowRun | null;
+  proxyReq: ClientRequest | null;
+  timedOut: boolean;
+  tooLarge: boolean;
+  outcome: boolean | null;
+  errorKind: string | null;
+}
+
+const CTX = Symbol('gateway.ctx');
+type GwReq = IncomingMessage & { [CTX]?: Ctx };
+const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+export interface ReloadResult {
+  ok: boolean;
+  version: string;
+  error?: string;
+  issues?: TableError['issues'];
+}
+
+export interface ActionActor {
+  who: string;
+  ip: string;
+}
+
+export class Gateway {
+  readonly options: GatewayOptions;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly events = new EventEmitter();
+  readonly server: http.Server;
+  readonly pool: BackendPool;
+  readonly shadows: ShadowManager;
+  readonly store: OverrideStore;
+  readonly instanceId: string;
+  table!: Table;
+  lastReload: {
+    at: string;
+    ok: boolean;
+    reason: string;
+    error?: string;
+    issues?: TableError['issues'];
+  } | null = null;
+  inFlight = 0;
+  private loaded!: LoadedTable;
+  private overrides: Overrides = {};
+  private watcher: TableWatcher | null = null;
+  private readonly forward: Forward;
+  private readonly sockets = new Set<Socket>();
+  private reloading: Promise<unknown> = Promise.resolve();
+  private mutating: Promise<unknown> = Promise.resolve();
+  private closing = false;
+  private ownHeaders: ReadonlySet<string>;
+  private backendHeader = 'x-backend';
+
+  constructor(options: GatewayOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.instanceId = options.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics });
+    this.pool = new BackendPool(
+      {
+        onHealth: (backend, healthy) => {
+          this.metrics.backendUp.set({ backend }, healthy ? 1 : 0);
+          this.logger.warn({ backend, healthy }, healthy ? 'backend up' : 'backend down');
+          this.events.emit('health', backend, healthy);
+        },
+        onBreaker: (backend, state) => {
+          this.metrics.setBreaker(backend, state);
+          this.logger.warn({ backend, state }, 'breaker state');
+          this.events.emit('breaker', backend, state);
+        },
+      },
+      options.healthChecks !== false,
+      this.logger,
+    );
+    this.shadows = new ShadowManager({
+      metrics: this.metrics,
+      logger: this.logger,
+      maxConcurrent: () => this.table.settings.shadowMaxConcurrent,
+      maxSamples: () => this.table.settings.shadowMaxSamples,
+      onResult: (route, result, sample) => this.events.emit('shadow', { route, result, sample }),
+    });
+    this.store = options.redisUrl
+      ? new RedisOverrideStore(
+          options.redisUrl,
+          options.redisPrefix ?? 'pilot:gateway:',
+          this.instanceId,
+          this.logger,
+        )
+      : new MemoryOverrideStore(this.instanceId);
+    this.ownHeaders = new Set(['x-request-id']);
+    this.forward = createForward({
+      target: (req) => {
+        const ctx = (req as GwReq)[CTX]!;
+        return { url: ctx.backend.url, agent: ctx.backend.agent, body: ctx.tap };
+      },
+      onProxyReq: (proxyReq, req) => this.onProxyReq(proxyReq, req as GwReq),
+      onProxyRes: (proxyRes, req, res) => this.onProxyRes(proxyRes, req as GwReq, res),
+      onError: (err, req, res) => this.onError(err, req as GwReq, res),
+    });
+    this.server = http.createServer(
+      { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: true },
+      (req, res) => this.handle(req as GwReq, res),
+    );
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    // Never an open proxy: CONNECT is answered and the connection closed.
+    this.server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      this.metrics.rejected.labels('connect').inc();
+      socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    // No WebSocket proxying: an Upgrade request is refused rather than half-proxied.
+    this.server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+      this.metrics.rejected.labels('upgrade').inc();
+      socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      this.metrics.rejected.labels(tooLarge ? 'header_too_large' : 'bad_request').inc();
+      this.logger.debug({ code: err.code }, 'client error');
+      if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) {
+        socket.end(
+          tooLarge
+            ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+            : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+        );
+      }
+      socket.destroy();
+    });
+  }
+
+  /** Loads the table, the overrides and subscribes to changes; call once before listen. */
+  async init(): Promise<void> {
+    this.loaded = await loadTableFile(this.options.routesFile, this.options.env ?? {});
+    try {
+      this.overrides = await this.store.load();
+      await this.store.subscribe((from) => void this.refreshOverrides(from));
+    } catch (error) {
+      this.logger.error(
+        { err: (error as Error).message },
+        'override store unavailable; serving the file as it is',
+      );
+    }
+    this.install(this.loaded, 'start');
+    this.metrics.reloads.labels('ok').inc();
+    this.lastReload = { at: new Date().toISOString(), ok: true, reason: 'start' };
+    if (this.options.watch !== false || this.options.sighup) {
+      this.watcher = watchTable(
+        this.options.routesFile,
+        (reason) => {
+          if (reason === 'file' && this.options.watch === false) return;
+          void this.reload(reason);
+        },
+        { signal: this.options.sighup === true },
+      );
+    }
+  }
+
+  private install(loaded: LoadedTable, reason: string): void {
+    const table = buildTable(loaded.config, loaded.fileVersion, loaded.backends, this.overrides);
+    this.pool.sync(loaded.backends, this.graceMs(loaded));
+    for (const name of loaded.backends.keys()) {
+      const b = this.pool.get(name)!;
+      this.metrics.backendUp.set({ backend: name }, b.healthy ? 1 : 0);
+      this.metrics.setBreaker(name, b.breaker.state);
+    }
+    this.backendHeader = table.settings.backendHeader.toLowerCase();
+    this.ownHeaders = new Set(['x-request-id', this.backendHeader]);
+    const previous = this.table?.version;
+    this.table = table;
+    this.metrics.setTable(
+      table.version,
+      table.fileVersion,
+      table.routes.map((r) => ({ route: r.id, weights: r.weights })),
+    );
+    if (previous !== table.version) {
+      this.logger.info(
+        { version: table.version, fileVersion: table.fileVersion, reason },
+        'route table active',
+      );
+    }
+  }
+
+  private graceMs(loaded: LoadedTable): number {
+    let max = 0;
+    for (const b of loaded.backends.values()) max = Math.max(max, b.config.timeoutMs);
+    return Math.max(max, 5000) + 1000;
+  }
+
+  /** Re-reads the table file; an invalid file is refused and the active table keeps serving. */
+  reload(reason = 'admin'): Promise<ReloadResult> {
+    const run = this.reloading.then(async (): Promise<ReloadResult> => {
+      try {
+        const loaded = await loadTableFile(this.options.routesFile, this.options.env ?? {});
+        this.loaded = loaded;
+        this.install(loaded, reason);
+        this.metrics.reloads.labels('ok').inc();
+        this.lastReload = { at: new Date().toISOString(), ok: true, reason };
+        this.events.emit('reload', { ok: true, version: this.table.version, reason });
+        return { ok: true, version: this.table.version };
+      } catch (error) {
+        const e = error as Error;
+        const issues = error instanceof TableError ? error.issues : undefined;
+        this.metrics.reloads.labels('error').inc();
+        this.lastReload = { at: new Date().toISOString(), ok: false, reason, error: e.message, issues };
+        this.logger.error(
+          { reason, err: e.message },
+          'route table refused; the previous table keeps serving',
+        );
+        this.events.emit('reload', { ok: false, version: this.table.version, reason, error: e.message });
+        return { ok: false, version: this.table.version, error: e.message, issues };
+      }
+    });
+    this.reloading = run;
+    return run;
+  }
+
+  private async refreshOverrides(from: string): Promise<void> {
+    try {
+      this.overrides = await this.store.load();
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not read overrides');
+      return;
+    }
+    this.install(this.loaded, `overrides from ${from}`);
+    this.events.emit('overrides', { from, version: this.table.version });
+  }
+
+  // ---------------------------------------------------------------- admin actions
+
+  route(id: string): CompiledRoute | undefined {
+    return this.table.routes.find((r) => r.id === id);
+  }
+
+  /** Applies an admin change to a route: stored (Redis or memory), written back, applied, audited. */
+  changeRoute(
+    id: string,
+    change: { weights?: Record<string, number>; shadowPaused?: boolean } | null,
+    action: string,
+    actor: ActionActor,
+  ): Promise<{ route: CompiledRoute; persisted: { redis: boolean; file: boolean } }> {
+    const run = this.mutating.then(async () => {
+      const route = this.route(id);
+      if (!route) throw new GatewayError('ROUTE_NOT_FOUND', 404, `no route "${id}"`);
+      if (change?.weights) validateWeights(change.weights, this.table);
+      if (change?.shadowPaused !== undefined && !route.shadow) {
+        throw new GatewayError('NO_SHADOW', 409, `route "${id}" has no shadow`);
+      }
+      const before = { weights: route.weights, shadowPaused: route.shadow?.paused };
+      let next: RouteOverride | null = null;
+      if (change) {
+        next = {
+          ...(this.overrides[id] ?? {}),
+          ...change,
+          by: actor.who,
+          at: new Date().toISOString(),
+        } as RouteOverride;
+      }
+      await this.store.save(id, next);
+      if (next) this.overrides = { ...this.overrides, [id]: next };
+      else {
+        const { [id]: _drop, ...rest } = this.overrides;
+        this.overrides = rest;
+      }
+      let file = false;
+      if (change && this.options.writeBack !== false) {
+        try {
+          file = await writeBack(this.options.routesFile, id, { ...change, migration: route.migration });
+          if (file) {
+            const loaded = await loadTableFile(this.options.routesFile, this.options.env ?? {});
+            this.loaded = loaded;
+          }
+        } catch (error) {
+          this.logger.error({ err: (error as Error).message }, 'write-back to the table file failed');
+        }
+      }
+      this.install(this.loaded, action);
+      const after = this.route(id)!;
+      this.metrics.adminActions.labels(action).inc();
+      await this.audit({
+        at: new Date().toISOString(),
+        who: actor.who,
+        ip: actor.ip,
+        instance: this.instanceId,
+        action,
+        route: id,
+        detail: { before, after: { weights: after.weights, shadowPaused: after.shadow?.paused } },
+      });
+      return { route: after, persisted: { redis: this.store.kind === 'redis', file } };
+    });
+    this.mutating = run.catch(() => {});
+    return run;
+  }
+
+  async audit(entry: AuditEntry): Promise<void> {
+    this.logger.info({ audit: true, ...entry }, `admin ${entry.action}`);
+    try {
+      await this.store.audit(entry);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'audit store unavailable');
+    }
+  }
+
+  async persistence(): Promise<{ redis: boolean; file: boolean }> {
+    return {
+      redis: this.store.kind === 'redis',
+      file: this.options.writeBack !== false && (await isWritable(this.options.routesFile)),
+    };
+  }
+
+  // ---------------------------------------------------------------- the request pipeline
+
+  private reject(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    reason: string,
+  ): void {
+    this.metrics.rejected.labels(reason).inc();
+    const close = status === 413 || status === 400;
+    if (this.options.accessLog !== false) {
+      this.logger.info({ method: req.method, url: req.url, status, rejected: reason }, 'request');
+    }
+    sendError(res, status, code, message, close, { [this.backendHeader]: 'gateway' });
+  }
+
+  private handle(req: GwReq, res: ServerResponse): void {
+    const start = performance.now();
+    const norm = normalizeTarget(req.url ?? '');
+    if (!norm.ok) {
+      this.reject(req, res, 400, 'BAD_REQUEST_TARGET', norm.reason, 'bad_target');
+      return;
+    }
+    const method = req.method ?? 'GET';
+    const table = this.table;
+    const route = matchRoute(table.routes, norm.lower, method);
+    if (!route) {
+      this.reject(req, res, 404, 'NO_ROUTE', 'no route for this path and method', 'no_route');
+      return;
+    }
+
+    const te = req.headers['transfer-encoding'];
+    const cl = req.headers['content-length'];
+    const bodyLength = te !== undefined ? -1 : cl !== undefined ? Number(cl) : 0;
+    if (bodyLength > route.maxBodyBytes) {
+      this.reject(
+        req,
+        res,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `request body over ${route.maxBodyBytes} bytes`,
+        'body_too_large',
+      );
+      return;
+    }
+
+    const incomingId = req.headers['x-request-id'];
+    const requestId =
+      typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+
+    const choice = choose(route, req);
+    let backend = this.pool.get(choice.backend)!;
+    let fallbackFrom: string | null = null;
+    let fallbackReason: FallbackReason | null = null;
+    if (!backend.admit()) {
+      const fb = route.fallback ? this.pool.get(route.fallback) : undefined;
+      if (fb && fb !== backend && mayFallback(method, bodyLength) && fb.admit()) {
+        this.metrics.fallbacks.labels(route.id, backend.name, fb.name, 'unavailable').inc();
+        fallbackFrom = backend.name;
+        fallbackReason = 'unavailable';
+        backend = fb;
+      } else {
+        this.metrics.recorder(route.id, backend.name).record(503, performance.now() - start);
+        this.reject(
+          req,
+          res,
+          503,
+          'BACKEND_UNAVAILABLE',
+          `backend "${backend.name}" is unavailable`,
+          'unavailable',
+        );
+        return;
+      }
+    }
+
+    prepareUpstreamHeaders(req, { requestId, trustProxy: table.settings.trustProxy });
+    req.url = norm.path + norm.search;
+
+    const ctx: Ctx = {
+      start,
+      requestId,
+      table,
+      route,
+      backend,
+      method,
+      bodyLength,
+      attempt: fallbackFrom ? 1 : 0,
+      fallbackFrom,
+      fallbackReason,
+      setCookie: choice.setCookie,
+      tap: undefined,
+      shadow: null,
+      proxyReq: null,
+      timedOut: false,
+      tooLarge: false,
+      outcome: null,
+      errorKind: null,
+    };
+    req[CTX] = ctx;
+
+    const shadowCfg = route.shadow;
+    if (
+      shadowCfg &&
+      !shadowCfg.paused &&
+      shadowCfg.backend !== backend.name &&
+      shadowCfg.methods.includes(method as never) &&
+      (shadowCfg.percent >= 100 || Math.random() * 100 < shadowCfg.percent)
+    ) {
+      const target = this.pool.get(shadowCfg.backend);
+      if (target) {
+        ctx.shadow = this.shadows.start({
+          route,
+          shadow: target,
+          primaryBackend: backend.name,
+          method,
+          path: req.url,
+          headers: req.headers,
+          requestId,
+          bodyLength,
+        });
+      }
+    }
+    if (bodyLength === -1 || (ctx.shadow?.hasBody ?? false)) {
+      const shadow = ctx.shadow;
+      const tap = new BodyTap(
+        route.maxBodyBytes,
+        shadow ? (c) => shadow.write(c) : undefined,
+        shadow ? () => shadow.end() : undefined,
+      );
+      tap.on('error', () => {
+        ctx.tooLarge = true;
+        shadow?.abort('request body over the limit');
+        ctx.proxyReq?.destroy();
+      });
+      req.pipe(tap);
+      ctx.tap = tap;
+    }
+
+    this.inFlight++;
+    this.metrics.inFlight.inc();
+    res.once('close', () => this.finish(req, res, ctx));
+    void this.forward(req, res);
+  }
+
+  private onProxyReq(proxyReq: ClientRequest, req: GwReq): void {
+    const ctx = req[CTX]!;
+    ctx.proxyReq = proxyReq;
+    if (ctx.tooLarge) {
+      proxyReq.destroy();
+      return;
+    }
+    const timeout = ctx.route.timeoutMs ?? ctx.backend.config.timeoutMs;
+    if (timeout > 0) {
+      proxyReq.setTimeout(timeout, () => {
+        ctx.timedOut = true;
+        proxyReq.destroy(Object.assign(new Error(`upstream idle for ${timeout} ms`), { code: 'ETIMEDOUT' }));
+      });
+    }
+  }
+
+  private onProxyRes(proxyRes: IncomingMessage, req: GwReq, res: ServerResponse): void {
+    const ctx = req[CTX]!;
+    const status = proxyRes.statusCode ?? 502;
+    const ok = status < 500;
+    ctx.outcome = ok;
+    ctx.backend.breaker.record(ok);
+    if (!ok && this.tryFallback(req, res, ctx, '5xx')) {
+      proxyRes.resume();
+      return;
+    }
+    const extra = [this.backendHeader, ctx.backend.name, 'x-request-id', ctx.requestId];
+    if (ctx.setCookie) extra.push('set-cookie', ctx.setCookie);
+    res.writeHead(status, proxyRes.statusMessage, responseHeaders(proxyRes, extra, this.ownHeaders));
+    const type = proxyRes.headers['content-type'];
+    if (type?.startsWith('text/event-stream')) res.flushHeaders();
+    const shadow = ctx.shadow;
+    if (shadow) {
+      const limit = ctx.route.shadow!.maxBodyBytes;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      proxyRes.on('data', (c: Buffer) => {
+        if (truncated) return;
+        size += c.length;
+        if (size > limit) {
+          truncated = true;
+          chunks.length = 0;
+        } else chunks.push(c);
+      });
+      proxyRes.on('end', () => {
+        const captured: CapturedResponse = {
+          status,
+          headers: proxyRes.headers,
+          body: Buffer.concat(chunks),
+          truncated,
+        };
+        shadow.setPrimary(captured);
+      });
+    }
+    proxyRes.pipe(res);
+  }
+
+  private tryFallback(req: GwReq, res: ServerResponse, ctx: Ctx, reason: FallbackReason): boolean {
+    if (ctx.attempt > 0 || !ctx.route.fallback || res.headersSent || this.closing) return false;
+    if (!mayFallback(ctx.method, ctx.bodyLength)) return false;
+    const fb = this.pool.get(ctx.route.fallback);
+    if (!fb || fb === ctx.backend || !fb.admit()) return false;
+    this.metrics.fallbacks.labels(ctx.route.id, ctx.backend.name, fb.name, reason).inc();
+    ctx.fallbackFrom = ctx.backend.name;
+    ctx.fallbackReason = reason;
+    ctx.backend = fb;
+    ctx.attempt++;
+    ctx.proxyReq = null;
+    ctx.timedOut = false;
+    ctx.outcome = null;
+    void this.forward(req, res);
+    return true;
+  }
+
+  private onError(err: Error, req: GwReq, res: ServerResponse): void {
+    const ctx = req[CTX];
+    if (!ctx) {
+      if (!res.headersSent) sendError(res, 502, 'BAD_GATEWAY', 'upstream error');
+      return;
+    }
+    if (ctx.tooLarge) {
+      ctx.outcome = null;
+      ctx.backend.breaker.release();
+      sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${ctx.route.maxBodyBytes} bytes`, true, {
+        [this.backendHeader]: 'gateway',
+        'x-request-id': ctx.requestId,
+      });
+      return;
+    }
+    // the client went away: not the backend's fault
+    if (req.destroyed && !req.complete) {
+      ctx.backend.breaker.release();
+      res.destroy();
+      return;
+    }
+    const kind = errorKind(err as NodeJS.ErrnoException, ctx.timedOut);
+    ctx.errorKind = kind;
+    if (!res.headersSent) {
+      ctx.outcome = false;
+      ctx.backend.breaker.record(false);
+      this.metrics.upstreamErrors.labels(ctx.route.id, ctx.backend.name, kind).inc();
+    }
+    if (this.tryFallback(req, res, ctx, kind)) return;
+    ctx.shadow?.setPrimary({ error: err.message });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const status = kind === 'timeout' ? 504 : 502;
+    sendError(
+      res,
+      status,
+      kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'BAD_GATEWAY',
+      kind === 'timeout'
+        ? `backend "${ctx.backend.name}" timed out`
+        : `backend "${ctx.backend.name}" failed (${kind})`,
+      false,
+      { [this.backendHeader]: 'gateway', 'x-request-id': ctx.requestId },
+    );
+  }
+
+  private finish(req: GwReq, res: ServerResponse, ctx: Ctx): void {
+    this.inFlight--;
+    this.metrics.inFlight.dec();
+    const ms = performance.now() - ctx.start;
+    const status = res.headersSent ? res.statusCode : 499;
+    if (ctx.outcome === null) ctx.backend.breaker.release();
+    if (ctx.shadow) ctx.shadow.setPrimary({ error: res.writableFinished ? 'no capture' : 'client closed' });
+    this.metrics.recorder(ctx.route.id, ctx.backend.name).record(status, ms);
+    if (this.options.accessLog !== false) {
+      this.logger.info(
+        {
+          reqId: ctx.requestId,
+          method: ctx.method,
+          path: req.url,
+          route: ctx.route.id,
+          backend: ctx.backend.name,
+          status,
+          ms: Math.round(ms * 100) / 100,
+          fallbackFrom: ctx.fallbackFrom ?? undefined,
+          fallbackReason: ctx.fallbackReason ?? undefined,
+          shadow: ctx.shadow ? ctx.route.shadow!.backend : undefined,
+          error: ctx.errorKind ?? undefined,
+        },
+        'request',
+      );
+    }
+    if (this.closing && this.inFlight === 0) this.events.emit('drained');
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  listen(port = this.options.port ?? 8080, host = this.options.host ?? '0.0.0.0'): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), then closes everything. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.watcher?.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      const grace = this.options.shutdownGraceMs ?? 10_000;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, grace);
+        t.unref();
+        this.events.once('drained', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+    this.pool.close();
+    this.shadows.close();
+    await this.store.close();
+  }
+}
+
+export function validateWeights(weights: Record<string, number>, table: Table): void {
+  const entries = Object.entries(weights ?? {});
+  if (entries.length === 0)
+    throw new GatewayError('INVALID_WEIGHTS', 422, 'weights must name at least one backend');
+  let sum = 0;
+  for (const [name, w] of entries) {
+    if (!table.backends.has(name))
+      throw new GatewayError('INVALID_WEIGHTS', 422, `unknown backend "${name}"`);
+    if (!Number.isInteger(w) || w < 0 || w > 100) {
+      throw new GatewayError('INVALID_WEIGHTS', 422, `weight of "${name}" must be an integer 0..100`);
+    }
+    sum += w;
+  }
+  if (sum !== 100)
+    throw new GatewayError('INVALID_WEIGHTS', 422, `weights must add up to 100 (they add up to ${sum})`);
+}

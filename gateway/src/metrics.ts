@@ -1,0 +1,183 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BreakerState } from './breaker.ts';
+import { type RawWindow, WindowStats } from './stats.ts';
+
+/**
+ * Step 5 of the pipeline: record. Prometheus metrics (prom-client, one registry per gateway
+ * so several gateways can live in one test process) plus the recent-window stats behind
+ * /admin/stats. The per-request path touches pre-resolved label children only: a Recorder is
+ * resolved once per route × backend when a table is compiled, never per request.
+ */
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+export class Recorder {
+  readonly route: string;
+  readonly backend: string;
+  readonly window = new WindowStats();
+  private readonly metrics: GatewayMetrics;
+  private readonly counters: (ReturnType<Counter['labels']> | undefined)[] = [];
+  private readonly latency: ReturnType<Histogram['labels']>;
+
+  constructor(metrics: GatewayMetrics, route: string, backend: string) {
+    this.metrics = metrics;
+    this.route = route;
+    this.backend = backend;
+    this.latency = metrics.duration.labels(route, backend);
+  }
+
+  record(status: number, ms: number): void {
+    let cls = ((status / 100) | 0) - 1;
+    if (cls < 0 || cls > 4) cls = 4;
+    let child = this.counters[cls];
+    if (!child) {
+      child = this.metrics.requests.labels(this.route, this.backend, CLASSES[cls]!);
+      this.counters[cls] = child;
+    }
+    child.inc();
+    this.latency.observe(ms / 1000);
+    this.window.record(ms, status >= 500);
+  }
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter;
+  readonly duration: Histogram;
+  readonly upstreamErrors: Counter;
+  readonly fallbacks: Counter;
+  readonly rejected: Counter;
+  readonly shadow: Counter;
+  readonly shadowMismatches: Counter;
+  readonly backendUp: Gauge;
+  readonly breaker: Gauge;
+  readonly reloads: Counter;
+  readonly tableInfo: Gauge;
+  readonly weights: Gauge;
+  readonly adminActions: Counter;
+  readonly inFlight: Gauge;
+  private readonly recorders = new Map<string, Recorder>();
+
+  constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+    const r = [this.registry];
+    if (options.labels) this.registry.setDefaultLabels(options.labels);
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({
+      name: 'gateway_requests_total',
+      help: 'Requests answered, by route, backend and status class',
+      labelNames: ['route', 'backend', 'status_class'],
+      registers: r,
+    });
+    this.duration = new Histogram({
+      name: 'gateway_request_duration_seconds',
+      help: 'Time from request to response end, by route and backend',
+      labelNames: ['route', 'backend'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'gateway_upstream_errors_total',
+      help: 'Upstream failures before a response: connect, timeout, reset',
+      labelNames: ['route', 'backend', 'kind'],
+      registers: r,
+    });
+    this.fallbacks = new Counter({
+      name: 'gateway_fallbacks_total',
+      help: 'Requests sent to the fallback backend',
+      labelNames: ['route', 'from', 'to', 'reason'],
+      registers: r,
+    });
+    this.rejected = new Counter({
+      name: 'gateway_rejected_total',
+      help: 'Requests the gateway refused itself',
+      labelNames: ['reason'],
+      registers: r,
+    });
+    this.shadow = new Counter({
+      name: 'gateway_shadow_requests_total',
+      help: 'Mirrored requests by outcome: match, mismatch, error, timeout, dropped_concurrency, dropped_body',
+      labelNames: ['route', 'result'],
+      registers: r,
+    });
+    this.shadowMismatches = new Counter({
+      name: 'gateway_shadow_mismatches_total',
+      help: 'Shadow responses that differed from the served one',
+      labelNames: ['route'],
+      registers: r,
+    });
+    this.backendUp = new Gauge({
+      name: 'gateway_backend_up',
+      help: 'Active health of a backend (1 up, 0 down)',
+      labelNames: ['backend'],
+      registers: r,
+    });
+    this.breaker = new Gauge({
+      name: 'gateway_breaker_state',
+      help: 'Breaker state per backend (0 closed, 1 half-open, 2 open)',
+      labelNames: ['backend'],
+      registers: r,
+    });
+    this.reloads = new Counter({
+      name: 'gateway_table_reloads_total',
+      help: 'Route table loads by result',
+      labelNames: ['result'],
+      registers: r,
+    });
+    this.tableInfo = new Gauge({
+      name: 'gateway_table_info',
+      help: 'The active route table (value 1)',
+      labelNames: ['version', 'file_version'],
+      registers: r,
+    });
+    this.weights = new Gauge({
+      name: 'gateway_route_weight_percent',
+      help: 'Effective weight of a backend on a route',
+      labelNames: ['route', 'backend'],
+      registers: r,
+    });
+    this.adminActions = new Counter({
+      name: 'gateway_admin_actions_total',
+      help: 'Admin actions by kind',
+      labelNames: ['action'],
+      registers: r,
+    });
+    this.inFlight = new Gauge({
+      name: 'gateway_in_flight_requests',
+      help: 'Requests in flight',
+      registers: r,
+    });
+  }
+
+  recorder(route: string, backend: string): Recorder {
+    const key = `${route}\u0000${backend}`;
+    let rec = this.recorders.get(key);
+    if (!rec) {
+      rec = new Recorder(this, route, backend);
+      this.recorders.set(key, rec);
+    }
+    return rec;
+  }
+
+  rawWindows(windowS: number): Array<{ route: string; backend: string; raw: RawWindow }> {
+    const out: Array<{ route: string; backend: string; raw: RawWindow }> = [];
+    for (const rec of this.recorders.values())
+      out.push({ route: rec.route, backend: rec.backend, raw: rec.window.raw(windowS) });
+    return out;
+  }
+
+  setBreaker(backend: string, state: BreakerState): void {
+    this.breaker.set({ backend }, state === 'closed' ? 0 : state === 'half-open' ? 1 : 2);
+  }
+
+  setTable(
+    version: string,
+    fileVersion: string,
+    weights: Array<{ route: string; weights: Record<string, number> }>,
+  ): void {
+    this.tableInfo.reset();
+    this.tableInfo.set({ version, file_version: fileVersion }, 1);
+    this.weights.reset();
+    for (const { route, weights: w } of weights) {
+      for (const [backend, value] of Object.entries(w)) this.weights.set({ route, backend }, value);
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import { loadCatalogue } from './src/catalogue.ts';
+import { runCompare } from './src/compare.ts';
+import { startFakeService } from './test/fake-service.ts';
+const cat = loadCatalogue();
+const base = { slug: String(cat.vars.slug), email: String(cat.vars.loginEmail), password: String(cat.vars.loginPassword) };
+const legacy = await startFakeService({ ...base, events: false });
+const modern = await startFakeService({ ...base, events: true });
+const gateway = await startFakeService({ ...base, events: true, backendHeader: 'modern' });
+cat.defaults.smoke = { rate: 5, duration: '1s' };
+for (const s of cat.scenarios) delete s.smoke;
+const out = await runCompare({ mode: 'smoke', catalogue: cat, urls: { legacy: legacy.url, modern: modern.url, gateway: gateway.url }, reportsRoot: '/tmp/lt-reports' });
+console.log(out.problems);
+await Promise.all([legacy.close(), modern.close(), gateway.close()]);

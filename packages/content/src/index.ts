@@ -1,0 +1,20 @@
+export {
+  createMemoryContent,
+  type MemoryContent,
+  type MemoryContentOptions,
+  queryArticles,
+} from './memory.ts';
+export type { ContentRepository } from './repository.ts';
+export {
+  type ContentSeed,
+  createSeed,
+  type SeedArticle,
+  type SeedAuthor,
+  type SeedOptions,
+  seedDocumentId,
+  slugify,
+} from './seed.ts';
+export { docTag, typeTag, webhookTags } from './webhook-tags.ts';
+export { mapStrapi, toApiError } from './errors.ts';
+export { DUPLICATE_SUBSCRIBER_MESSAGE } from './messages.ts';
+export { articleListParams, createStrapiContent, type StrapiContentOptions } from './strapi.ts';

@@ -1,0 +1,129 @@
+/**
+ * `pnpm --filter @pilot/strapi-client bench`
+ * Prints: L1-hit ops/s, L2-hit latency (and Redis commands per L2 hit), upstream calls per
+ * 1,000 concurrent identical cold reads. Uses the in-process fake Strapi and a private
+ * redis-server (started and stopped here), so the numbers are not disturbed by other users.
+ */
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import { loadavg } from 'node:os';
+import { TieredCache } from '../src/cache/tiered-cache.ts';
+import { EventHub } from '../src/events.ts';
+import { createStrapiClient } from '../src/index.ts';
+import { noopLogger } from '../src/options.ts';
+import { startFakeStrapi, startThrowawayRedis } from '../src/testing/index.ts';
+
+const articleSchema = z.object({ documentId: z.string(), title: z.string(), slug: z.string() });
+const docs = Array.from({ length: 1_000 }, (_, i) => ({
+  documentId: `doc${i}`,
+  title: `Article ${i}`,
+  slug: `article-${i}`,
+  body: 'lorem ipsum '.repeat(40),
+}));
+
+const fake = await startFakeStrapi({ collections: { articles: docs } });
+const redis = await startThrowawayRedis();
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+console.log(`load average ${loadavg().map((n) => n.toFixed(2)).join(' ')} (2-core machines share it: numbers move with it)`);
+
+async function opsPerSecond(op: () => Promise<unknown>, batch = 1_000, rounds = 1_000): Promise<number> {
+  for (let r = 0; r < 100; r++) await Promise.all(Array.from({ length: batch }, op));
+  const started = performance.now();
+  for (let r = 0; r < rounds; r++) {
+    const ps: Array<Promise<unknown>> = [];
+    for (let i = 0; i < batch; i++) ps.push(op());
+    await Promise.all(ps);
+  }
+  return (batch * rounds) / ((performance.now() - started) / 1000);
+}
+
+try {
+  // 0. L1 hits at the cache layer (key already built).
+  {
+    const cache = new TieredCache({
+      l1MaxItems: 1_000,
+      prefix: 'bench:',
+      staleWhileRevalidate: true,
+      redisCommandTimeoutMs: 500,
+      now: Date.now,
+      events: new EventHub(() => {}),
+      logger: noopLogger,
+    });
+    const load = { type: 'articles', ttlMs: 60_000, graceMs: 60_000, load: async () => ({ value: docs[0], tags: [] }) };
+    await cache.get('k', load);
+    console.log(`L1 hit (cache layer, key built): ${fmt(await opsPerSecond(() => cache.get('k', load)))} ops/s`);
+    await cache.close();
+  }
+
+  // 1. L1 hits through the public API (key building + L1 lookup + memoised validation).
+  {
+    const strapi = createStrapiClient({ baseUrl: fake.url, cache: { redisUrl: redis.url, prefix: 'bench:' } });
+    await strapi.ready();
+    const articles = strapi.collection('articles');
+    const params = { filters: { slug: { $eq: 'article-1' } }, pagination: { page: 1, pageSize: 1 } };
+    await articles.find(params, articleSchema, { typeTag: 'if-empty' });
+    const ops = await opsPerSecond(() => articles.find(params, articleSchema, { typeTag: 'if-empty' }));
+    console.log(`L1 hit (collection.find incl. key building + validation memo): ${fmt(ops)} ops/s`);
+    await strapi.close();
+  }
+
+  // 2. L2 hits: instance A fills Redis, instance B (cold L1) reads each key once.
+  {
+    const prefix = 'bench-l2:';
+    const a = createStrapiClient({ baseUrl: fake.url, cache: { redisUrl: redis.url, prefix } });
+    const b = createStrapiClient({ baseUrl: fake.url, cache: { redisUrl: redis.url, prefix } });
+    await Promise.all([a.ready(), b.ready()]);
+    const n = 500;
+    for (let i = 0; i < n; i++) await a.collection('articles').findOne(`doc${i}`, undefined, articleSchema);
+    // L2 writes are fire-and-forget: wait until they have all landed.
+    const probe = new Redis(redis.url);
+    while ((await probe.keys(`${prefix}e:*`)).length < n) await new Promise((r) => setTimeout(r, 10));
+    const stats = async () =>
+      Number(/total_commands_processed:(\d+)/.exec(await probe.info('stats'))?.[1] ?? 0);
+    let l2Hits = 0;
+    b.on('cache', (event) => {
+      if (event.result === 'hit' && event.layer === 'l2') l2Hits++;
+    });
+    const callsBefore = fake.apiCalls;
+    const before = await stats();
+    const latencies: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await b.collection('articles').findOne(`doc${i}`, undefined, articleSchema);
+      latencies.push(performance.now() - t0);
+    }
+    const after = await stats();
+    latencies.sort((x, y) => x - y);
+    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(3);
+    console.log(
+      `L2 hit latency (findOne, cold L1): p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms; ` +
+        `${l2Hits}/${n} L2 hits, ${fake.apiCalls - callsBefore} Strapi calls, ` +
+        `${((after - before - 1) / n).toFixed(2)} Redis commands per L2 hit`,
+    );
+    probe.disconnect();
+    await Promise.all([a.close(), b.close()]);
+  }
+
+  // 3. Coalescing: 1,000 concurrent identical cold reads, several rounds, Strapi answering in 20 ms.
+  {
+    fake.setLatency(20);
+    const strapi = createStrapiClient({ baseUrl: fake.url, cache: { redisUrl: redis.url, prefix: 'bench-c:' } });
+    await strapi.ready();
+    const rounds = 5;
+    const calls: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const before = fake.apiCalls;
+      const params = { sort: ['title:asc'], pagination: { page: r + 1, pageSize: 25 } };
+      await Promise.all(
+        Array.from({ length: 1_000 }, () => strapi.collection('articles').find(params, articleSchema)),
+      );
+      calls.push(fake.apiCalls - before);
+    }
+    console.log(`Upstream calls per 1,000 concurrent identical cold reads: ${calls.join(', ')} (${rounds} rounds)`);
+    await strapi.close();
+  }
+} finally {
+  await fake.close();
+  await redis.close();
+}

@@ -1,0 +1,57 @@
+export {
+  type CacheOptions,
+  type CollectionClient,
+  createStrapiClient,
+  docTag,
+  type SingleTypeClient,
+  type StrapiClient,
+  type StrapiClientStatus,
+  type StrapiListResult,
+  type StrapiPagination,
+  type StrapiSchema,
+  typeTag,
+  type WriteOptions,
+} from './client.ts';
+export {
+  errorFromResponse,
+  isStrapiError,
+  parseRetryAfter,
+  STRAPI_ERROR_CODES,
+  StrapiBadRequestError,
+  StrapiBadResponseError,
+  StrapiCircuitOpenError,
+  StrapiClientClosedError,
+  StrapiConfigError,
+  StrapiError,
+  type StrapiErrorCode,
+  type StrapiErrorIssue,
+  StrapiForbiddenError,
+  StrapiHttpError,
+  StrapiNotFoundError,
+  StrapiOverloadedError,
+  StrapiRateLimitedError,
+  StrapiTimeoutError,
+  StrapiUnauthorizedError,
+  StrapiUnavailableError,
+  StrapiValidationError,
+} from './errors.ts';
+export type {
+  BreakerEvent,
+  BreakerState,
+  CacheEvent,
+  InvalidateEvent,
+  RedisEvent,
+  StrapiClientEvents,
+  StrapiEventListener,
+  StrapiEventName,
+  UpstreamEvent,
+} from './events.ts';
+export { clientOptionsSchema, type StrapiClientOptions, type StrapiLogger } from './options.ts';
+export {
+  encodeQuery,
+  type StrapiOffsetParams,
+  type StrapiPageParams,
+  type StrapiQueryParams,
+  stableStringify,
+} from './query.ts';
+export type { PingResult } from './transport.ts';

@@ -1,0 +1,109 @@
+import qs from 'qs';
+
+/** Strapi 5 REST query parameters (https://docs.strapi.io/cms/api/rest/parameters). */
+export interface StrapiQueryParams {
+  /** `filters[field][$op]=value`; nest `$and` / `$or` / `$not` and relations freely. */
+  filters?: Record<string, unknown>;
+  /** `'*'`, a list of relation names, or the object syntax (`{ author: { fields: ['name'] } }`). */
+  populate?: string | string[] | Record<string, unknown>;
+  fields?: string[];
+  /** `'title:asc'` or `['publishedAt:desc', 'title']`. */
+  sort?: string | string[];
+  pagination?: StrapiPageParams | StrapiOffsetParams;
+  /** Strapi 5 draft & publish: defaults to `published` on the Strapi side. */
+  status?: 'draft' | 'published';
+  locale?: string;
+}
+
+export interface StrapiPageParams {
+  page?: number;
+  pageSize?: number;
+  withCount?: boolean;
+}
+
+export interface StrapiOffsetParams {
+  start?: number;
+  limit?: number;
+  withCount?: boolean;
+}
+
+/**
+ * Encodes params the way Strapi 5 parses them: qs bracket syntax with indexed arrays
+ * (`fields[0]=title`), values URL-encoded, keys left readable. This is what Strapi's docs
+ * produce with `qs.stringify(query, { encodeValuesOnly: true })`. Undefined values are dropped.
+ * Returns the string without a leading `?` (empty string for no params).
+ */
+export function encodeQuery(params: StrapiQueryParams | Record<string, unknown> | undefined): string {
+  if (!params) return '';
+  return qs.stringify(params, { encodeValuesOnly: true, arrayFormat: 'indices', skipNulls: false });
+}
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
+
+function quote(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+/**
+ * A deterministic string for any JSON-like value: object keys sorted at every depth, array
+ * order kept (it is meaningful for sort and populate), undefined properties dropped. Two
+ * param objects that differ only in key order give the same string; used for cache keys.
+ * Hand-written because it runs on every cached read (it is most of an L1 hit's cost).
+ */
+export function stableStringify(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return quote(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return String(value);
+    case 'object':
+      break;
+    default:
+      return 'null';
+  }
+  if (value === null) return 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += stableStringify(value[i]);
+    }
+    return `${out}]`;
+  }
+  if (value instanceof Date) return quote(value.toISOString());
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item = record[key];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${quote(key)}:${stableStringify(item)}`;
+  }
+  return `${out}}`;
+}
+
+const keyMemo = new Map<string, string>();
+const KEY_MEMO_MAX = 10_000;
+
+/**
+ * `stableStringify(params)`, memoised on the native `JSON.stringify` of the params: requests
+ * repeat the same few shapes, and the native call is several times cheaper than sorting keys.
+ */
+export function paramsKey(params: object | undefined): string {
+  if (params === undefined) return '{}';
+  const json = JSON.stringify(params);
+  let key = keyMemo.get(json);
+  if (key === undefined) {
+    key = stableStringify(params);
+    if (keyMemo.size >= KEY_MEMO_MAX) keyMemo.clear();
+    keyMemo.set(json, key);
+  }
+  return key;
+}

@@ -1,0 +1,9 @@
+export {
+  type FakeDocument,
+  type FakeFault,
+  type FakeStrapi,
+  type FakeStrapiOptions,
+  type FakeStrapiRequest,
+  startFakeStrapi,
+} from './fake-strapi.ts';
+export { type ThrowawayRedis, startThrowawayRedis } from './throwaway-redis.ts';
