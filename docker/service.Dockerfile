@@ -4,7 +4,8 @@
 #
 #   docker build -f docker/service.Dockerfile \
 #     --build-arg APP_PACKAGE=@pilot/legacy --build-arg APP_DIR=apps/legacy --build-arg APP_PORT=3001 \
-#     -t pilot/legacy .
+#     -t migration-pilot/legacy .
+#   (gateway: APP_PACKAGE=@pilot/gateway APP_DIR=gateway APP_PORT=8080 HEALTH_PORT=8081 HEALTH_PATH=/healthz)
 #
 # Stages:
 #   prune    `turbo prune --docker`: the workspace cut down to the app and the workspace
@@ -50,12 +51,13 @@ COPY --from=prune /out/full/ ./
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ARG APP_DIR
 ARG APP_PORT
-# The gateway answers /health on its admin port (8081); the apps on their only port.
+# The apps answer GET /health on their only port; the gateway GET /healthz on its admin port.
 ARG HEALTH_PORT=${APP_PORT}
+ARG HEALTH_PATH=/health
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=${APP_PORT} \
-    HEALTH_URL=http://127.0.0.1:${HEALTH_PORT}/health
+    HEALTH_URL=http://127.0.0.1:${HEALTH_PORT}${HEALTH_PATH}
 WORKDIR /app
 # Owned by root and read-only for the service user: the process cannot rewrite its own code.
 COPY --from=deps /app ./

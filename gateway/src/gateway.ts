@@ -412,6 +412,11 @@ export class Gateway {
       this.reject(req, res, 400, 'BAD_REQUEST_TARGET', norm.reason, 'bad_target');
       return;
     }
+    const smuggle = requestSmell(req);
+    if (smuggle) {
+      this.reject(req, res, 400, 'BAD_REQUEST', smuggle, 'bad_request');
+      return;
+    }
     const method = req.method ?? 'GET';
     const table = this.table;
     const route = matchRoute(table.routes, norm.lower, method);
@@ -720,6 +725,27 @@ export class Gateway {
     this.shadows.close();
     await this.store.close();
   }
+}
+
+/**
+ * What Node's parser lets through but a proxy must not pass on: HTTP/0.9, a Transfer-Encoding
+ * other than exactly `chunked` (Node emits the request before it fails on the body), both
+ * framings at once, and more than one Host.
+ */
+function requestSmell(req: IncomingMessage): string | null {
+  if (req.httpVersionMajor !== 1) return 'unsupported HTTP version';
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    if (te.toLowerCase() !== 'chunked') return 'unsupported Transfer-Encoding';
+    if (req.headers['content-length'] !== undefined) return 'both Content-Length and Transfer-Encoding';
+  }
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === 4 && k.toLowerCase() === 'host' && ++hosts > 1) return 'more than one Host header';
+  }
+  return null;
 }
 
 export function validateWeights(weights: Record<string, number>, table: Table): void {

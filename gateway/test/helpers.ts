@@ -4,14 +4,25 @@ import { join } from 'node:path';
 import { startTestServer, type TestHandler, type TestServer } from '@pilot/test-kit';
 import pino from 'pino';
 import { Agent, request } from 'undici';
-import { type CreateGatewayOptions, createGateway, DEFAULT_ROUTES_FILE, type GatewayHandle } from '../src/index.ts';
+import {
+  type CreateGatewayOptions,
+  createGateway,
+  DEFAULT_ROUTES_FILE,
+  type GatewayHandle,
+} from '../src/index.ts';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** A fake backend that echoes what it received as JSON, naming itself. */
 export function echo(name: string): TestHandler {
   return (req, res) => {
-    const body = JSON.stringify({ backend: name, method: req.method, url: req.url, headers: req.headers, body: req.body });
+    const body = JSON.stringify({
+      backend: name,
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      body: req.body,
+    });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
@@ -104,7 +115,11 @@ export async function call(
 }
 
 /** Runs `total` calls of `fn(i)` with at most `concurrency` in flight. */
-export async function runConcurrent<T>(total: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+export async function runConcurrent<T>(
+  total: number,
+  concurrency: number,
+  fn: (i: number) => Promise<T>,
+): Promise<T[]> {
   const results = new Array<T>(total);
   let next = 0;
   const worker = async () => {
@@ -121,9 +136,9 @@ export const TOKEN = 'test-admin-token-0123456789';
 export const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** A small table pointing at the two fake backends, for focused tests. */
-export function table(body: string): string {
+export function table(body: string, backendExtra = ''): string {
   return `backends:
-  legacy: { url: http://127.0.0.1:1, urlEnv: LEGACY_URL, healthCheck: { enabled: false } }
-  modern: { url: http://127.0.0.1:1, urlEnv: MODERN_URL, healthCheck: { enabled: false } }
+  legacy: { url: http://127.0.0.1:1, urlEnv: LEGACY_URL, healthCheck: { enabled: false }${backendExtra} }
+  modern: { url: http://127.0.0.1:1, urlEnv: MODERN_URL, healthCheck: { enabled: false }${backendExtra} }
 ${body}`;
 }

@@ -19,8 +19,19 @@ describe('routing with the default table (fake backends)', () => {
           sse.release = () => res.end('data: two\n\n');
           return;
         }
-        const body = JSON.stringify({ backend: 'modern', method: req.method, url: req.url, headers: req.headers, body: req.body });
-        res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive, x-internal', 'x-internal': 'secret', 'keep-alive': 'timeout=5' });
+        const body = JSON.stringify({
+          backend: 'modern',
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: req.body,
+        });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          connection: 'keep-alive, x-internal',
+          'x-internal': 'secret',
+          'keep-alive': 'timeout=5',
+        });
         res.end(body);
       },
     });
@@ -114,7 +125,8 @@ describe('routing with the default table (fake backends)', () => {
       req.end();
     });
     const seen = (JSON.parse(res.body) as { headers: Record<string, string> }).headers;
-    for (const h of ['x-hop-secret', 'keep-alive', 'te', 'proxy-authorization', 'upgrade']) expect(seen[h]).toBeUndefined();
+    for (const h of ['x-hop-secret', 'keep-alive', 'te', 'proxy-authorization', 'upgrade'])
+      expect(seen[h]).toBeUndefined();
     // the modern fake answered with `Connection: keep-alive, x-internal` and `X-Internal: secret`
     expect(res.headers['x-internal']).toBeUndefined();
     expect(res.headers['x-backend']).toBe('modern');
@@ -137,7 +149,10 @@ describe('routing with the default table (fake backends)', () => {
 
   it('streams a chunked request body to the backend', async () => {
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${gw.url}/webhooks/strapi`, { method: 'POST', headers: { 'content-type': 'text/plain' } });
+      const req = http.request(`${gw.url}/webhooks/strapi`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+      });
       req.on('response', (r) => {
         let body = '';
         r.on('data', (c) => {
@@ -157,7 +172,9 @@ describe('routing with the default table (fake backends)', () => {
 
   it('assigns a sticky cookie on a split route when the client has no key', async () => {
     const res = await call(`${gw.url}/subscribers`);
-    expect(String(res.headers['set-cookie'])).toMatch(/^pilot_uid=[\w-]+; Path=\/; Max-Age=31536000; HttpOnly; SameSite=Lax$/);
+    expect(String(res.headers['set-cookie'])).toMatch(
+      /^pilot_uid=[\w-]+; Path=\/; Max-Age=31536000; HttpOnly; SameSite=Lax$/,
+    );
     const cookie = String(res.headers['set-cookie']).split(';')[0]!;
     const backend = res.headers['x-backend'];
     for (let i = 0; i < 20; i++) {

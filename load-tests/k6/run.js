@@ -33,26 +33,33 @@ const DEFAULT_URLS = {
 };
 
 const TARGET = __ENV.TARGET || 'gateway';
-if (TARGETS.indexOf(TARGET) === -1) throw new Error('TARGET must be one of ' + TARGETS.join(', ') + ', got ' + TARGET);
+if (TARGETS.indexOf(TARGET) === -1)
+  throw new Error('TARGET must be one of ' + TARGETS.join(', ') + ', got ' + TARGET);
 const BASE_URL = (__ENV.BASE_URL || DEFAULT_URLS[TARGET] || '').replace(/\/+$/, '');
 /** @type {import('./lib/core.js').Mode} */
 const MODE = __ENV.SMOKE === '1' || __ENV.SMOKE === 'true' ? 'smoke' : 'full';
 const ONLY = __ENV.SCENARIO ? __ENV.SCENARIO.split(',').map((name) => name.trim()) : [];
 
 /** @type {import('./lib/core.js').Catalogue} */
-const catalogue = new SharedArray('pilot-catalogue', () => [JSON.parse(open(__ENV.CATALOGUE || '../scenarios.json'))])[0];
+const catalogue = new SharedArray('pilot-catalogue', () => [
+  JSON.parse(open(__ENV.CATALOGUE || '../scenarios.json')),
+])[0];
 
 for (let i = 0; i < ONLY.length; i++) {
   const wanted = ONLY[i];
   if (!catalogue.scenarios.some((scenario) => scenario.name === wanted)) {
     throw new Error(
-      'unknown SCENARIO "' + wanted + '"; known: ' + catalogue.scenarios.map((scenario) => scenario.name).join(', '),
+      'unknown SCENARIO "' +
+        wanted +
+        '"; known: ' +
+        catalogue.scenarios.map((scenario) => scenario.name).join(', '),
     );
   }
 }
 
 const built = buildK6Options(catalogue, { target: TARGET, mode: MODE, only: ONLY });
-if (built.order.length === 0) throw new Error('no scenario applies to target ' + TARGET + ' (SCENARIO=' + ONLY.join(',') + ')');
+if (built.order.length === 0)
+  throw new Error('no scenario applies to target ' + TARGET + ' (SCENARIO=' + ONLY.join(',') + ')');
 
 export const options = {
   scenarios: built.scenarios,
@@ -93,7 +100,13 @@ export default function () {
     /** @type {import('k6/http').RefinedParams<'text' | 'none'>} */
     const params = {
       headers: request.headers,
-      tags: { scenario: name, route: scenario.route, target: TARGET, step: step.name, name: step.method + ' ' + step.path },
+      tags: {
+        scenario: name,
+        route: scenario.route,
+        target: TARGET,
+        step: step.name,
+        name: step.method + ' ' + step.path,
+      },
       timeout: request.timeoutMs,
     };
     let failure = null;
@@ -127,6 +140,10 @@ export function handleSummary(data) {
   const file = __ENV.SUMMARY_JSON || 'k6-summary-' + TARGET + '.json';
   /** @type {Record<string, string>} */
   const out = { stdout: textSummary(data, { target: TARGET, order: built.order }) };
-  out[file] = JSON.stringify({ target: TARGET, baseUrl: BASE_URL, mode: MODE, scenarios: built.order, k6: data }, null, 2);
+  out[file] = JSON.stringify(
+    { target: TARGET, baseUrl: BASE_URL, mode: MODE, scenarios: built.order, k6: data },
+    null,
+    2,
+  );
   return out;
 }

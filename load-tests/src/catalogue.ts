@@ -54,9 +54,7 @@ const loadSchema = z.discriminatedUnion('executor', [
     .object({
       executor: z.literal('ramping-arrival-rate'),
       startRate: z.number().min(0),
-      stages: z
-        .array(z.object({ target: z.number().min(0), duration }).strict())
-        .min(1),
+      stages: z.array(z.object({ target: z.number().min(0), duration }).strict()).min(1),
       preAllocatedVUs: vus.optional(),
       maxVUs: vus.optional(),
     })
@@ -86,7 +84,9 @@ const stepSchema = z
 
 const scenarioSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'scenario names are kebab-case (they become k6 scenario names)'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'scenario names are kebab-case (they become k6 scenario names)'),
     character: z.string().min(1),
     route: z.string().min(1),
     targets: z.array(target).min(1),
@@ -121,7 +121,11 @@ export const catalogueSchema = z
     catalogue.scenarios.forEach((scenario, i) => {
       const at = (...path: (string | number)[]) => ['scenarios', i, ...path];
       if (names.has(scenario.name)) {
-        ctx.addIssue({ code: 'custom', path: at('name'), message: `duplicate scenario name "${scenario.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: at('name'),
+          message: `duplicate scenario name "${scenario.name}"`,
+        });
       }
       names.add(scenario.name);
       // Every target is either run or explicitly marked not applicable, with a reason.
@@ -136,7 +140,11 @@ export const catalogueSchema = z
           });
         }
         if (runs && excused) {
-          ctx.addIssue({ code: 'custom', path: at('notApplicable', t), message: `target "${t}" is in both lists` });
+          ctx.addIssue({
+            code: 'custom',
+            path: at('notApplicable', t),
+            message: `target "${t}" is in both lists`,
+          });
         }
       }
       if (new Set(scenario.targets).size !== scenario.targets.length) {
@@ -147,7 +155,11 @@ export const catalogueSchema = z
       const stepNames = new Set<string>();
       scenario.steps.forEach((step, j) => {
         if (stepNames.has(step.name)) {
-          ctx.addIssue({ code: 'custom', path: at('steps', j, 'name'), message: `duplicate step "${step.name}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: at('steps', j, 'name'),
+            message: `duplicate step "${step.name}"`,
+          });
         }
         stepNames.add(step.name);
         for (const expr of templateExpressions([step.path, step.headers, step.body])) {
@@ -162,8 +174,17 @@ export const catalogueSchema = z
         for (const name of Object.keys(step.capture ?? {})) captured.add(name);
       });
       const load = scenario.load;
-      if (load.executor !== 'constant-vus' && load.maxVUs && load.preAllocatedVUs && load.maxVUs < load.preAllocatedVUs) {
-        ctx.addIssue({ code: 'custom', path: at('load', 'maxVUs'), message: 'maxVUs must be ≥ preAllocatedVUs' });
+      if (
+        load.executor !== 'constant-vus' &&
+        load.maxVUs &&
+        load.preAllocatedVUs &&
+        load.maxVUs < load.preAllocatedVUs
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('load', 'maxVUs'),
+          message: 'maxVUs must be ≥ preAllocatedVUs',
+        });
       }
     });
   });

@@ -12,7 +12,14 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startDelayedUpstream, type TestServer } from '@pilot/test-kit';
-import { type Catalogue, CATALOGUE_PATH, loadCatalogue, scenarioTargets, type Target, TARGET_NAMES } from './catalogue.ts';
+import {
+  type Catalogue,
+  CATALOGUE_PATH,
+  loadCatalogue,
+  scenarioTargets,
+  type Target,
+  TARGET_NAMES,
+} from './catalogue.ts';
 import { formatMs } from './format.ts';
 import { readTotalUpstreamCalls, UPSTREAM_CALL_METRICS } from './metrics.ts';
 import {
@@ -55,11 +62,14 @@ export interface CompareOutcome {
   problems: string[];
 }
 
-/** The names of the /aggregate upstreams compare starts, and the env var each URL goes to. */
+/**
+ * The HTTP upstreams of GET /aggregate that compare starts (deterministic, 1 s each) when it
+ * starts the stack, and the env var each URL goes to. The third part of /aggregate is Strapi's
+ * latest articles, served from the services' cache after warm-up.
+ */
 export const AGGREGATE_UPSTREAMS = {
   weather: 'AGGREGATE_WEATHER_URL',
   quote: 'AGGREGATE_QUOTE_URL',
-  news: 'AGGREGATE_NEWS_URL',
 } as const;
 
 export async function runCompare(options: CompareOptions = {}): Promise<CompareOutcome> {
@@ -68,7 +78,9 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
   const log = options.log ?? ((line: string) => console.log(line));
   const cataloguePath = options.cataloguePath ?? CATALOGUE_PATH;
   const catalogue = options.catalogue ?? loadCatalogue(cataloguePath);
-  const catalogueText = options.catalogue ? JSON.stringify(options.catalogue) : readFileSync(cataloguePath, 'utf8');
+  const catalogueText = options.catalogue
+    ? JSON.stringify(options.catalogue)
+    : readFileSync(cataloguePath, 'utf8');
   const began = performance.now();
   const startedAt = new Date();
   const stamp = () => `[${((performance.now() - began) / 1000).toFixed(1).padStart(6)}s]`;
@@ -76,10 +88,14 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
 
   for (const name of options.scenarios ?? []) {
     if (!catalogue.scenarios.some((s) => s.name === name)) {
-      throw new Error(`unknown scenario "${name}"; known: ${catalogue.scenarios.map((s) => s.name).join(', ')}`);
+      throw new Error(
+        `unknown scenario "${name}"; known: ${catalogue.scenarios.map((s) => s.name).join(', ')}`,
+      );
     }
   }
-  const scenarios = catalogue.scenarios.filter((s) => !options.scenarios?.length || options.scenarios.includes(s.name));
+  const scenarios = catalogue.scenarios.filter(
+    (s) => !options.scenarios?.length || options.scenarios.includes(s.name),
+  );
   const wantedTargets = options.targets?.length ? options.targets : TARGET_NAMES;
 
   const upstreams: TestServer[] = [];
@@ -96,14 +112,22 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
         upstreamEnv[variable] = server.url;
       }
       log(`${stamp()} started ${upstreams.length} /aggregate upstreams answering after ${delayMs} ms each`);
-      stack = await (options.startStack ?? startStack)({ env: upstreamEnv, log: (line) => log(`${stamp()} ${line}`) });
+      stack = await (options.startStack ?? startStack)({
+        env: upstreamEnv,
+        log: (line) => log(`${stamp()} ${line}`),
+      });
       urls = stack.urls;
-      stackSource = stack.source === 'started' ? 'stack started by compare' : 'services found on default ports';
+      stackSource =
+        stack.source === 'started' ? 'stack started by compare' : 'services found on default ports';
       if (stack.source !== 'started') {
-        notes.push('/aggregate upstream delays are whatever the running services are configured with (compare did not start them).');
+        notes.push(
+          '/aggregate upstream delays are whatever the running services are configured with (compare did not start them).',
+        );
       }
     } else {
-      notes.push('Targets were given (URLs); /aggregate upstream delays are whatever those services are configured with.');
+      notes.push(
+        'Targets were given (URLs); /aggregate upstream delays are whatever those services are configured with.',
+      );
     }
     for (const url of Object.values(urls)) if (url) new URL(url); // fail fast on a malformed URL
 
@@ -111,11 +135,14 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
     for (const t of wantedTargets) if (!urls[t]) notes.push(`${t}: no URL, skipped.`);
     if (targets.length === 0) throw new Error('no target URL to run against');
     log(`${stamp()} targets: ${targets.map((t) => `${t}=${urls[t]}`).join('  ')}`);
-    const metricSources = (['legacy', 'modern'] as Target[]).map((t) => urls[t]).filter((u): u is string => !!u);
+    const metricSources = (['legacy', 'modern'] as Target[])
+      .map((t) => urls[t])
+      .filter((u): u is string => !!u);
 
     const plan: Array<{ scenario: (typeof scenarios)[number]; target: Target }> = [];
     for (const scenario of scenarios) {
-      for (const target of scenarioTargets(scenario)) if (targets.includes(target)) plan.push({ scenario, target });
+      for (const target of scenarioTargets(scenario))
+        if (targets.includes(target)) plan.push({ scenario, target });
       for (const t of targets) {
         const why = scenario.notApplicable?.[t];
         if (why) notes.push(`${scenario.name} is not run against ${t}: ${why}`);
@@ -138,7 +165,14 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
         let errors = 0;
         for (const { scenario } of plan.filter((p) => p.target === target)) {
           const warmScenario = warm.scenarios.find((s) => s.name === scenario.name)!;
-          const run = await runScenario({ catalogue: warm, scenario: warmScenario, target, baseUrl: urls[target]!, mode: 'warmup', env });
+          const run = await runScenario({
+            catalogue: warm,
+            scenario: warmScenario,
+            target,
+            baseUrl: urls[target]!,
+            mode: 'warmup',
+            env,
+          });
           requests += run.requests;
           errors += run.errors;
         }
@@ -166,7 +200,11 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       catalogue: { path: cataloguePath, sha256: createHash('sha256').update(catalogueText).digest('hex') },
-      machine: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism() },
+      machine: {
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        cpus: availableParallelism(),
+      },
       targets: Object.fromEntries(targets.map((t) => [t, urls[t]!])),
       stackSource,
       upstreamMetric: UPSTREAM_CALL_METRICS.join(' | '),
@@ -198,7 +236,9 @@ export function smokeProblems(report: CompareReport): string[] {
     const where = `${run.scenario} → ${run.target}`;
     if (run.latency.count === 0) problems.push(`${where}: no samples`);
     if (run.errors > 0) {
-      problems.push(`${where}: ${run.errors} errors (${Object.keys(run.errorKinds).join('; ')}) ${run.errorSamples.join(' | ')}`);
+      problems.push(
+        `${where}: ${run.errors} errors (${Object.keys(run.errorKinds).join('; ')}) ${run.errorSamples.join(' | ')}`,
+      );
     }
   }
   if (report.runs.length === 0) problems.push('no scenario ran');
@@ -224,7 +264,11 @@ async function main(): Promise<number> {
     );
     return 0;
   }
-  const split = (list: string[] | undefined) => (list ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const split = (list: string[] | undefined) =>
+    (list ?? [])
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean);
   const targets = split(values.target);
   for (const t of targets) if (!TARGET_NAMES.includes(t as Target)) throw new Error(`unknown target "${t}"`);
   const outcome = await runCompare({

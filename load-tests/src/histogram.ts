@@ -56,7 +56,8 @@ export class LatencyHistogram {
 
   summary(): LatencySummary {
     const h = this.hdr;
-    if (h.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
+    if (h.totalCount === 0)
+      return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
     return {
       count: h.totalCount,
       min: round(h.minNonZeroValue / 1000),

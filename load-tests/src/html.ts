@@ -8,7 +8,10 @@ import type { RunResult } from './runner.ts';
 const COLORS: Record<Target, string> = { legacy: '#c0392b', modern: '#1e8449', gateway: '#2471a3' };
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 interface Series {
@@ -60,8 +63,12 @@ export function lineChart(options: {
   );
   options.series.forEach((s, i) => {
     if (s.points.length === 0) return;
-    const d = s.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
-    parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"><title>${escapeHtml(s.name)}</title></path>`);
+    const d = s.points
+      .map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+      .join(' ');
+    parts.push(
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"><title>${escapeHtml(s.name)}</title></path>`,
+    );
     for (const [x, y] of s.points) {
       parts.push(
         `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${s.color}"><title>${escapeHtml(s.name)}: ${fmtTick(y)}</title></circle>`,
@@ -93,8 +100,12 @@ export function latencyBars(title: string, runs: RunResult[]): string {
     parts.push(
       `<rect x="${m.l}" y="${y + 16}" width="${sx(run.latency.p50).toFixed(1)}" height="13" fill="${color}"><title>p50 ${formatMs(run.latency.p50)}</title></rect>`,
     );
-    parts.push(`<text x="${m.l + sx(run.latency.p99) + 4}" y="${y + 13}" class="lg">p99 ${formatMs(run.latency.p99)}</text>`);
-    parts.push(`<text x="${m.l + sx(run.latency.p50) + 4}" y="${y + 27}" class="lg">p50 ${formatMs(run.latency.p50)}</text>`);
+    parts.push(
+      `<text x="${m.l + sx(run.latency.p99) + 4}" y="${y + 13}" class="lg">p99 ${formatMs(run.latency.p99)}</text>`,
+    );
+    parts.push(
+      `<text x="${m.l + sx(run.latency.p50) + 4}" y="${y + 27}" class="lg">p50 ${formatMs(run.latency.p50)}</text>`,
+    );
   });
   return `<svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img">${parts.join('')}</svg>`;
 }
@@ -109,7 +120,11 @@ function scenarioSection(scenario: string, runs: RunResult[]): string {
   const curve = lineChart({
     title: 'latency by percentile (ms)',
     yLabel: 'ms',
-    series: runs.map((r) => ({ name: r.target, color: COLORS[r.target], points: r.curve.map(([p, ms]) => [ninesX(p), ms]) })),
+    series: runs.map((r) => ({
+      name: r.target,
+      color: COLORS[r.target],
+      points: r.curve.map(([p, ms]) => [ninesX(p), ms]),
+    })),
     xTicks: [0, 50, 90, 99, 99.9, 99.99].map((p) => [ninesX(p), `p${p}`]),
     xMin: 0,
     xMax: ninesX(99.999),
@@ -120,7 +135,11 @@ function scenarioSection(scenario: string, runs: RunResult[]): string {
   const throughput = lineChart({
     title: 'completed requests per second',
     yLabel: 'req/s',
-    series: runs.map((r) => ({ name: r.target, color: COLORS[r.target], points: r.timeline.map((t) => [t.second, t.requests]) })),
+    series: runs.map((r) => ({
+      name: r.target,
+      color: COLORS[r.target],
+      points: r.timeline.map((t) => [t.second, t.requests]),
+    })),
     xTicks: ticks,
     xMin: 0,
     xMax: maxSecond,
@@ -128,7 +147,11 @@ function scenarioSection(scenario: string, runs: RunResult[]): string {
   const p99 = lineChart({
     title: 'p99 latency per second (ms)',
     yLabel: 'ms',
-    series: runs.map((r) => ({ name: r.target, color: COLORS[r.target], points: r.timeline.map((t) => [t.second, t.p99]) })),
+    series: runs.map((r) => ({
+      name: r.target,
+      color: COLORS[r.target],
+      points: r.timeline.map((t) => [t.second, t.p99]),
+    })),
     xTicks: ticks,
     xMin: 0,
     xMax: maxSecond,
@@ -139,7 +162,10 @@ function scenarioSection(scenario: string, runs: RunResult[]): string {
         .map(([code, n]) => `${code}×${n}`)
         .join(', ');
       const steps = Object.entries(r.steps)
-        .map(([name, s]) => `${escapeHtml(name)}: ${s.requests} req, p50 ${formatMs(s.latency.p50)}, p99 ${formatMs(s.latency.p99)}, ${s.errors} err`)
+        .map(
+          ([name, s]) =>
+            `${escapeHtml(name)}: ${s.requests} req, p50 ${formatMs(s.latency.p50)}, p99 ${formatMs(s.latency.p99)}, ${s.errors} err`,
+        )
         .join('<br>');
       const errors = r.errorSamples.map((e) => `<code>${escapeHtml(e)}</code>`).join('<br>');
       return `<tr><td>${r.target}</td><td>${r.iterations.offered}/${r.iterations.completed}/${r.iterations.dropped}/${r.iterations.interrupted}</td><td>${escapeHtml(codes || '-')}</td><td>${steps}</td><td>${formatMs(r.generatorLag.p99)}</td><td>${errors || '-'}</td></tr>`;
@@ -170,7 +196,14 @@ export function renderHtml(report: CompareReport): string {
   const targets = Object.entries(report.targets)
     .map(([t, u]) => `${t} = <code>${escapeHtml(u ?? '')}</code>`)
     .join(', ');
-  const sections = scenarios.map((s) => scenarioSection(s, report.runs.filter((r) => r.scenario === s))).join('\n');
+  const sections = scenarios
+    .map((s) =>
+      scenarioSection(
+        s,
+        report.runs.filter((r) => r.scenario === s),
+      ),
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pilot compare ${escapeHtml(report.startedAt)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

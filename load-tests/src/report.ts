@@ -39,7 +39,8 @@ export interface CompareReport {
 }
 
 export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
-  if (a === null || a === undefined || b === null || b === undefined || b === 0 || !Number.isFinite(a / b)) return null;
+  if (a === null || a === undefined || b === null || b === undefined || b === 0 || !Number.isFinite(a / b))
+    return null;
   return Math.round((a / b) * 100) / 100;
 }
 
@@ -85,11 +86,12 @@ export function computeRatios(runs: RunResult[]): ScenarioRatios[] {
   });
 }
 
-
 export function textTable(header: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' | ');
+    cells
+      .map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join(' | ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
@@ -147,7 +149,10 @@ export function summaryText(report: CompareReport): string {
 
 /** reports/<UTC timestamp>[-smoke]/, never reusing an existing directory. */
 export function reportDir(root: string, when: Date, mode: 'full' | 'smoke'): string {
-  const stamp = when.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  const stamp = when
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
   const base = join(root, mode === 'smoke' ? `${stamp}-smoke` : stamp);
   let dir = base;
   for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;
@@ -163,7 +168,12 @@ export interface WrittenReport {
 
 export function writeReport(report: CompareReport, dir: string): WrittenReport {
   mkdirSync(dir, { recursive: true });
-  const files = { dir, json: join(dir, 'results.json'), html: join(dir, 'report.html'), text: join(dir, 'summary.txt') };
+  const files = {
+    dir,
+    json: join(dir, 'results.json'),
+    html: join(dir, 'report.html'),
+    text: join(dir, 'summary.txt'),
+  };
   writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(files.html, renderHtml(report));
   writeFileSync(files.text, summaryText(report));

@@ -95,7 +95,9 @@ const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\]|::1)$/;
 export function assertLoopback(baseUrl: string): URL {
   const url = new URL(baseUrl);
   if (!LOOPBACK.test(url.hostname)) {
-    throw new Error(`refusing to load ${baseUrl}: load runs only target this machine (127.0.0.1, localhost, [::1])`);
+    throw new Error(
+      `refusing to load ${baseUrl}: load runs only target this machine (127.0.0.1, localhost, [::1])`,
+    );
   }
   if (url.protocol !== 'http:') throw new Error(`only http:// targets are supported, got ${baseUrl}`);
   return url;
@@ -127,7 +129,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const all = new LatencyHistogram();
   const lag = new LatencyHistogram();
   const perStep = new Map<string, { requests: number; errors: number; hist: LatencyHistogram }>();
-  for (const step of scenario.steps) perStep.set(step.name, { requests: 0, errors: 0, hist: new LatencyHistogram() });
+  for (const step of scenario.steps)
+    perStep.set(step.name, { requests: 0, errors: 0, hist: new LatencyHistogram() });
   const seconds: Array<{ requests: number; errors: number; hist: LatencyHistogram }> = [];
   const statusCodes: Record<string, number> = {};
   const errorKinds: Record<string, number> = {};
@@ -147,7 +150,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   };
   const noteError = (kind: string, sample: string) => {
     bump(errorKinds, kind);
-    if (errorSamples.length < 10 && !errorSamples.some((s) => s.startsWith(`${kind}:`))) errorSamples.push(`${kind}: ${sample}`);
+    if (errorSamples.length < 10 && !errorSamples.some((s) => s.startsWith(`${kind}:`)))
+      errorSamples.push(`${kind}: ${sample}`);
   };
 
   const record = (step: Step, outcome: Outcome, endedAt: number) => {
@@ -201,24 +205,43 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         }
       }
       const contentType = res.headers['content-type'];
-      const failure = judgeResponse(step, res.statusCode, Array.isArray(contentType) ? contentType[0] : contentType);
+      const failure = judgeResponse(
+        step,
+        res.statusCode,
+        Array.isArray(contentType) ? contentType[0] : contentType,
+      );
       if (hold) {
         sse.subscriptions += 1;
         if (failure) {
           const text = await res.body.text().catch(() => '');
-          return { status: res.statusCode, failure, latencyMs: headersAt - startedAtMs, interrupted: false, bodySnippet: text.slice(0, 160) };
+          return {
+            status: res.statusCode,
+            failure,
+            latencyMs: headersAt - startedAtMs,
+            interrupted: false,
+            bodySnippet: text.slice(0, 160),
+          };
         }
         // Hold the subscription open for `hold`, counting events; the server may end it earlier.
-        const timer = setTimeout(() => hold.abort(), Math.max(0, req.holdMs - (performance.now() - startedAtMs)));
+        const timer = setTimeout(
+          () => hold.abort(),
+          Math.max(0, req.holdMs - (performance.now() - startedAtMs)),
+        );
         let streamFailure: string | null = null;
         try {
           for await (const chunk of res.body) sse.events += countEvents(String(chunk));
         } catch (error) {
-          if (!hold.signal.aborted && !stop.signal.aborted) streamFailure = `stream broke (${errorKind(error)})`;
+          if (!hold.signal.aborted && !stop.signal.aborted)
+            streamFailure = `stream broke (${errorKind(error)})`;
         } finally {
           clearTimeout(timer);
         }
-        return { status: res.statusCode, failure: streamFailure, latencyMs: headersAt - startedAtMs, interrupted: false };
+        return {
+          status: res.statusCode,
+          failure: streamFailure,
+          latencyMs: headersAt - startedAtMs,
+          interrupted: false,
+        };
       }
       const text = await res.body.text();
       const endedAt = performance.now();
@@ -250,7 +273,12 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       try {
         outcome = await send(step, ctx, stepStart);
       } catch (error) {
-        outcome = { status: null, failure: `template: ${(error as Error).message}`, latencyMs: null, interrupted: false };
+        outcome = {
+          status: null,
+          failure: `template: ${(error as Error).message}`,
+          latencyMs: null,
+          interrupted: false,
+        };
       }
       if (outcome.interrupted) {
         counts.interrupted += 1;
@@ -324,8 +352,16 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const attempts = requests + counts.dropped + counts.interrupted;
   const errorRate = attempts === 0 ? 0 : errors / attempts;
   const limits = thresholdsFor(catalogue, scenario);
-  const p95 = { limit: limits.p95Ms, actual: latency.p95, ok: latency.count > 0 && latency.p95 < limits.p95Ms };
-  const p99 = { limit: limits.p99Ms, actual: latency.p99, ok: latency.count > 0 && latency.p99 < limits.p99Ms };
+  const p95 = {
+    limit: limits.p95Ms,
+    actual: latency.p95,
+    ok: latency.count > 0 && latency.p95 < limits.p95Ms,
+  };
+  const p99 = {
+    limit: limits.p99Ms,
+    actual: latency.p99,
+    ok: latency.count > 0 && latency.p99 < limits.p99Ms,
+  };
   const errorVerdict = { limit: limits.errorRate, actual: errorRate, ok: errorRate <= limits.errorRate };
   const steps: Record<string, StepResult> = {};
   for (const [name, stats] of perStep) {
@@ -376,7 +412,11 @@ export function countEvents(chunk: string): number {
 
 function errorKind(error: unknown): string {
   const e = error as { name?: string; code?: string; message?: string };
-  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (
+    e.name === 'TimeoutError' ||
+    e.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e.code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
     return 'timeout';
   }
   if (e.code) return `network ${e.code}`;

@@ -1,11 +1,11 @@
 // How `pnpm compare` gets targets when no URLs are given: a pluggable stack starter.
 //
-// The root scripts/stack.ts (owned by the lead) is expected to export
-//   startStack(options?: { env?: Record<string, string>; log?: (line: string) => void })
-//     : Promise<{ urls: { legacy: string; modern: string; gateway: string }; stop(): Promise<void> }>
-// (`close()` instead of `stop()` and the URLs at the top level are accepted too). compare
-// passes the /aggregate delayed upstreams through `env` (AGGREGATE_*_URL). Until that export
-// exists, services already listening on the embedded default ports are used.
+// Order: services already answering on the embedded default ports are used as they are;
+// otherwise the root scripts/stack.ts `startStack()` starts cms, legacy, modern and gateway
+// (compare hands it the /aggregate upstreams through `env` and skips the stack's own demo
+// upstreams). Its contract, as used here:
+//   startStack(options?: { env?: Record<string, string>; log?: (line: string) => void;
+//                          skip?: string[] }) : Promise<{ urls: { legacy, modern, gateway, ... }; stop() }>
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,29 +53,40 @@ export function urlsFromEnv(env: Record<string, string | undefined> = process.en
   return urls;
 }
 
-/** The default starter: the root scripts/stack.ts export when present, else the default ports. */
+/** Lines of the stack's combined log worth showing during a load run (not per-request logs). */
+const STACK_LOG = /starting|ready at|exited|stopping|not present|skipped|error|fatal|stack:/i;
+
+/** The default starter: services on the default ports, else the root scripts/stack.ts. */
 export const startStack: StackStarter = async (options) => {
+  const running: TargetUrls = {};
+  for (const [target, url] of Object.entries(DEFAULT_URLS) as Array<[Target, string]>) {
+    if (await answers(url)) running[target] = url;
+  }
+  if (Object.keys(running).length > 0) {
+    options.log(`using services already running on default ports: ${Object.keys(running).join(', ')}`);
+    return { urls: running, source: 'default-ports', stop: async () => {} };
+  }
   const root = await importRootStarter();
   if (root) {
-    options.log(`starting the stack via scripts/stack.ts`);
-    const started = (await root({ env: options.env, log: options.log })) as Record<string, unknown>;
+    options.log('starting the stack via scripts/stack.ts (cms, legacy, modern, gateway)');
+    const started = (await root({
+      // Per-request logging would cost the services CPU the load run is measuring.
+      env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...options.env },
+      log: (line: string) => {
+        if (STACK_LOG.test(line)) options.log(line);
+      },
+      skip: ['upstreams'],
+    })) as Record<string, unknown>;
     const urls = pickUrls((started.urls as Record<string, unknown> | undefined) ?? started);
     const stopFn = (started.stop ?? started.close) as (() => Promise<void>) | undefined;
-    if (Object.keys(urls).length === 0) throw new Error('scripts/stack.ts startStack() returned no legacy/modern/gateway URLs');
+    if (Object.keys(urls).length === 0)
+      throw new Error('scripts/stack.ts startStack() returned no legacy/modern/gateway URLs');
     return { urls, source: 'started', stop: async () => stopFn?.call(started) };
   }
-  const urls: TargetUrls = {};
-  for (const [target, url] of Object.entries(DEFAULT_URLS) as Array<[Target, string]>) {
-    if (await answers(url)) urls[target] = url;
-  }
-  if (Object.keys(urls).length === 0) {
-    throw new Error(
-      'no targets: set LEGACY_URL / MODERN_URL / GATEWAY_URL, or start the stack (pnpm dev) on the default ports ' +
-        '3001/3002/8080 (scripts/stack.ts does not export startStack yet)',
-    );
-  }
-  options.log(`using services already running on default ports: ${Object.keys(urls).join(', ')}`);
-  return { urls, source: 'default-ports', stop: async () => {} };
+  throw new Error(
+    'no targets: set LEGACY_URL / MODERN_URL / GATEWAY_URL, or start the stack (pnpm dev) on the default ports ' +
+      '3001/3002/8080 (scripts/stack.ts exports no startStack)',
+  );
 };
 
 async function importRootStarter(): Promise<((options: unknown) => Promise<unknown>) | null> {
@@ -84,7 +95,9 @@ async function importRootStarter(): Promise<((options: unknown) => Promise<unkno
   const text = readFileSync(ROOT_STACK, 'utf8');
   if (!/export\s+(async\s+)?function\s+startStack\b|export\s*\{[^}]*\bstartStack\b/.test(text)) return null;
   const mod = (await import(pathToFileURL(ROOT_STACK).href)) as { startStack?: unknown };
-  return typeof mod.startStack === 'function' ? (mod.startStack as (options: unknown) => Promise<unknown>) : null;
+  return typeof mod.startStack === 'function'
+    ? (mod.startStack as (options: unknown) => Promise<unknown>)
+    : null;
 }
 
 function pickUrls(value: Record<string, unknown>): TargetUrls {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildK6Options, isStreaming, loadFor } from '../k6/lib/core.js';
-import { type Catalogue, CatalogueError, loadCatalogue, parseCatalogue, templateExpressions } from '../src/catalogue.ts';
+import {
+  type Catalogue,
+  CatalogueError,
+  loadCatalogue,
+  parseCatalogue,
+  templateExpressions,
+} from '../src/catalogue.ts';
 
 const shipped = loadCatalogue();
 const clone = (): Catalogue => structuredClone(shipped);
@@ -123,7 +129,12 @@ describe('k6 options built from the catalogue', () => {
     expect(legacy.order).not.toContain('sse-subscribe');
     expect(legacy.order).toHaveLength(shipped.scenarios.length - 1);
     const cached = legacy.scenarios['cached-read']!;
-    expect(cached).toMatchObject({ executor: 'constant-arrival-rate', rate: 300, timeUnit: '1s', duration: '20s' });
+    expect(cached).toMatchObject({
+      executor: 'constant-arrival-rate',
+      rate: 300,
+      timeUnit: '1s',
+      duration: '20s',
+    });
     expect(cached.tags).toEqual({ route: 'GET /articles/:slug', target: 'legacy' });
     expect(legacy.thresholds['pilot_latency{scenario:cached-read}']).toEqual(['p(95)<50', 'p(99)<150']);
     expect(legacy.thresholds['pilot_errors{scenario:cached-read}']).toEqual(['rate<=0.01']);
@@ -135,11 +146,18 @@ describe('k6 options built from the catalogue', () => {
   });
 
   it('streams get only the error-rate threshold in k6; smoke mode shortens every scenario', () => {
-    const gateway = buildK6Options(shipped, { target: 'gateway', mode: 'smoke', only: ['sse-subscribe', 'cached-read'] });
+    const gateway = buildK6Options(shipped, {
+      target: 'gateway',
+      mode: 'smoke',
+      only: ['sse-subscribe', 'cached-read'],
+    });
     expect(gateway.order).toEqual(['cached-read', 'sse-subscribe']);
     expect(isStreaming(scenarioNamed(shipped, 'sse-subscribe'))).toBe(true);
     expect(gateway.thresholds['pilot_latency{scenario:sse-subscribe}']).toBeUndefined();
     expect(gateway.thresholds['pilot_errors{scenario:sse-subscribe}']).toBeDefined();
-    expect(gateway.scenarios['cached-read']).toMatchObject({ rate: shipped.defaults.smoke.rate, duration: shipped.defaults.smoke.duration });
+    expect(gateway.scenarios['cached-read']).toMatchObject({
+      rate: shipped.defaults.smoke.rate,
+      duration: shipped.defaults.smoke.duration,
+    });
   });
 });

@@ -59,7 +59,13 @@ describe('templates shared by k6 and the Node runner', () => {
       timeoutMs: 10_000,
       holdMs: 0,
     });
-    const sse: Step = { name: 's', method: 'GET', path: '/events', sse: { hold: '3s' }, expect: { status: [200] } };
+    const sse: Step = {
+      name: 's',
+      method: 'GET',
+      path: '/events',
+      sse: { hold: '3s' },
+      expect: { status: [200] },
+    };
     expect(renderStep(sse, ctx(), '10s', 'full').holdMs).toBe(3000);
     expect(renderStep(sse, ctx(), '10s', 'smoke').holdMs).toBe(1000);
   });

@@ -8,7 +8,7 @@ import { UPSTREAM_CALL_METRICS } from '../src/metrics.ts';
 
 export interface FakeServiceOptions {
   slug: string;
-  email: string;
+  username: string;
   password: string;
   /** Serve GET /events (modern and gateway only). */
   events: boolean;
@@ -32,7 +32,12 @@ export async function startFakeService(options: FakeServiceOptions): Promise<Tes
     }
   };
   const tokens = () => {
-    const pair = { accessToken: randomUUID(), refreshToken: randomUUID() };
+    const pair = {
+      accessToken: randomUUID(),
+      refreshToken: randomUUID(),
+      tokenType: 'Bearer',
+      expiresIn: 900,
+    };
     access.add(pair.accessToken);
     refresh.add(pair.refreshToken);
     return pair;
@@ -59,13 +64,21 @@ export async function startFakeService(options: FakeServiceOptions): Promise<Tes
     if (route === 'GET /health') return json(200, { status: 'ok' });
     if (route === 'GET /metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(`# TYPE ${UPSTREAM_CALL_METRICS[0]} counter\n${UPSTREAM_CALL_METRICS[0]}{op="find"} ${upstreamCalls}\n`);
+      res.end(
+        `# TYPE ${UPSTREAM_CALL_METRICS[0]} counter\n${UPSTREAM_CALL_METRICS[0]}{op="find"} ${upstreamCalls}\n`,
+      );
       return;
     }
     if (route === 'GET /articles') {
       const page = Number(url.searchParams.get('page') ?? 1);
       const pageSize = Number(url.searchParams.get('pageSize') ?? 25);
-      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) {
+      if (
+        !Number.isInteger(page) ||
+        page < 1 ||
+        !Number.isInteger(pageSize) ||
+        pageSize < 1 ||
+        pageSize > 100
+      ) {
         return fail(422, 'VALIDATION_FAILED');
       }
       cacheRead(`list:${page}:${pageSize}`);
@@ -86,12 +99,14 @@ export async function startFakeService(options: FakeServiceOptions): Promise<Tes
       return json(201, { data: { email } });
     }
     if (route === 'GET /aggregate') {
-      if (options.aggregateDelayMs) await new Promise((resolve) => setTimeout(resolve, options.aggregateDelayMs));
+      if (options.aggregateDelayMs)
+        await new Promise((resolve) => setTimeout(resolve, options.aggregateDelayMs));
       return json(200, { articles: [], weather: {}, quote: {}, partial: false });
     }
     if (route === 'POST /auth/login') {
       const b = body();
-      if (b.email !== options.email || b.password !== options.password) return fail(401, 'UNAUTHORIZED');
+      if (b.username !== options.username || b.password !== options.password)
+        return fail(401, 'UNAUTHORIZED');
       return json(200, tokens());
     }
     if (route === 'POST /auth/refresh') {
@@ -102,7 +117,7 @@ export async function startFakeService(options: FakeServiceOptions): Promise<Tes
     if (route === 'GET /me') {
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       if (!access.has(token)) return fail(401, 'UNAUTHORIZED');
-      return json(200, { data: { email: options.email } });
+      return json(200, { data: { id: '1', username: options.username, name: 'Demo User' } });
     }
     if (route === 'GET /events' && options.events) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });

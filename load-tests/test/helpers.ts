@@ -3,7 +3,12 @@ import { LatencyHistogram } from '../src/histogram.ts';
 import type { RunResult } from '../src/runner.ts';
 
 /** A RunResult with the given latencies (ms), for report tests. */
-export function fakeRun(scenario: string, target: Target, latencies: number[], over: Partial<RunResult> = {}): RunResult {
+export function fakeRun(
+  scenario: string,
+  target: Target,
+  latencies: number[],
+  over: Partial<RunResult> = {},
+): RunResult {
   const h = new LatencyHistogram();
   for (const v of latencies) h.record(v);
   const latency = h.summary();
@@ -16,7 +21,13 @@ export function fakeRun(scenario: string, target: Target, latencies: number[], o
     executor: 'constant-arrival-rate',
     startedAt: '2026-01-01T00:00:00.000Z',
     elapsedMs: 1000,
-    iterations: { offered: latencies.length, started: latencies.length, completed: latencies.length, dropped: 0, interrupted: 0 },
+    iterations: {
+      offered: latencies.length,
+      started: latencies.length,
+      completed: latencies.length,
+      dropped: 0,
+      interrupted: 0,
+    },
     requests: latencies.length,
     errors: 0,
     errorRate: 0,

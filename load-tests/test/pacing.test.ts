@@ -9,14 +9,20 @@ describe('arrival scheduling (open model)', () => {
     const offsets = arrivalOffsetsMs({ executor: 'constant-arrival-rate', rate: 300, duration: '20s' });
     expect(offsets).toHaveLength(6000);
     expect(offsets.at(-1)).toBeCloseTo(19_996.667, 2);
-    expect(arrivalOffsetsMs({ executor: 'constant-arrival-rate', rate: 3, duration: '500ms' })).toHaveLength(2);
+    expect(arrivalOffsetsMs({ executor: 'constant-arrival-rate', rate: 3, duration: '500ms' })).toHaveLength(
+      2,
+    );
   });
 
   it('places ramping arrivals where the integral of the rate reaches each index', () => {
     // 0 → 10/s over 2 s: N(t) = 2.5·t², so 10 arrivals at t_n = sqrt(n / 2.5).
-    const ramp = arrivalOffsetsMs({ executor: 'ramping-arrival-rate', startRate: 0, stages: [{ target: 10, duration: '2s' }] });
+    const ramp = arrivalOffsetsMs({
+      executor: 'ramping-arrival-rate',
+      startRate: 0,
+      stages: [{ target: 10, duration: '2s' }],
+    });
     expect(ramp).toHaveLength(10);
-    ramp.forEach((t, n) => expect(t).toBeCloseTo(Math.sqrt(n / 2.5) * 1000, 6));
+    for (const [n, t] of ramp.entries()) expect(t).toBeCloseTo(Math.sqrt(n / 2.5) * 1000, 6);
     // ramp up, hold, ramp down: count equals the area under the rate curve
     const load = {
       executor: 'ramping-arrival-rate' as const,
@@ -49,18 +55,13 @@ describe('arrival scheduling (open model)', () => {
     let clock = 0;
     const fired: Array<[number, number, number]> = [];
     const sleeps: number[] = [];
-    await runSchedule(
-      [0, 10, 20, 30, 40],
-      1000,
-      (index, intended) => fired.push([index, intended, clock]),
-      {
-        now: () => clock,
-        sleep: async (ms) => {
-          sleeps.push(ms);
-          clock += ms === 0 ? 1 : 35; // the loop oversleeps: a stalled event loop
-        },
+    await runSchedule([0, 10, 20, 30, 40], 1000, (index, intended) => fired.push([index, intended, clock]), {
+      now: () => clock,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock += ms === 0 ? 1 : 35; // the loop oversleeps: a stalled event loop
       },
-    );
+    });
     expect(fired.map(([i]) => i)).toEqual([0, 1, 2, 3, 4]);
     expect(fired.map(([, intended]) => intended)).toEqual([1000, 1010, 1020, 1030, 1040]);
     // several arrivals fired in one wake-up, after their intended time
@@ -70,10 +71,15 @@ describe('arrival scheduling (open model)', () => {
   it('stops when aborted', async () => {
     const controller = new AbortController();
     const fired: number[] = [];
-    await runSchedule([0, 5, 10_000], performance.now(), (i) => {
-      fired.push(i);
-      if (i === 1) controller.abort();
-    }, { signal: controller.signal });
+    await runSchedule(
+      [0, 5, 10_000],
+      performance.now(),
+      (i) => {
+        fired.push(i);
+        if (i === 1) controller.abort();
+      },
+      { signal: controller.signal },
+    );
     expect(fired).toEqual([0, 1]);
   });
 });

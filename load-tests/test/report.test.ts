@@ -29,7 +29,10 @@ function sampleReport(): CompareReport {
   const runs = [
     fakeRun('aggregate-fanout', 'legacy', [3000, 3010, 3020, 3050], { throughput: 3.3, upstreamCalls: 12 }),
     fakeRun('aggregate-fanout', 'modern', [1000, 1005, 1010, 1020], { throughput: 10, upstreamCalls: 12 }),
-    fakeRun('aggregate-fanout', 'gateway', [3002, 3012, 3022, 3060], { throughput: 3.3, servedBy: { legacy: 4 } }),
+    fakeRun('aggregate-fanout', 'gateway', [3002, 3012, 3022, 3060], {
+      throughput: 3.3,
+      servedBy: { legacy: 4 },
+    }),
     fakeRun('sse-<subscribe>', 'modern', [2, 3]),
   ];
   return {
@@ -39,7 +42,11 @@ function sampleReport(): CompareReport {
     finishedAt: '2026-01-01T00:01:00.000Z',
     catalogue: { path: '/x/scenarios.json', sha256: 'a'.repeat(64) },
     machine: { node: 'v24', platform: 'linux-x64', cpus: 2 },
-    targets: { legacy: 'http://127.0.0.1:3001', modern: 'http://127.0.0.1:3002', gateway: 'http://127.0.0.1:8080' },
+    targets: {
+      legacy: 'http://127.0.0.1:3001',
+      modern: 'http://127.0.0.1:3002',
+      gateway: 'http://127.0.0.1:8080',
+    },
     stackSource: 'given URLs',
     upstreamMetric: 'strapi_upstream_requests_total',
     runs,
@@ -61,9 +68,14 @@ describe('ratios', () => {
 
   it('falls back to legacy, then modern, when the gateway names no backend', () => {
     const gw = fakeRun('x', 'gateway', [1]);
-    expect(directFor(gw, ['legacy', 'modern'])).toEqual({ direct: 'legacy', basis: 'default (no backend header)' });
+    expect(directFor(gw, ['legacy', 'modern'])).toEqual({
+      direct: 'legacy',
+      basis: 'default (no backend header)',
+    });
     expect(directFor(gw, ['modern'])).toMatchObject({ direct: 'modern' });
-    expect(directFor({ ...gw, servedBy: { modern: 3, legacy: 1 } }, ['legacy', 'modern'])).toMatchObject({ direct: 'modern' });
+    expect(directFor({ ...gw, servedBy: { modern: 3, legacy: 1 } }, ['legacy', 'modern'])).toMatchObject({
+      direct: 'modern',
+    });
     expect(directFor(gw, [])).toBeNull();
   });
 });
@@ -87,7 +99,9 @@ describe('tables', () => {
     expect(rows).toHaveLength(4);
     expect(rows[0]).toMatch(/aggregate-fanout \| legacy .*3\.\d\d s .*\| +12 \| FAIL p95,p99/);
     expect(rows[3]).toMatch(/\| +- \| pass/);
-    expect(ratiosTable(report.ratios)).toMatch(/aggregate-fanout \| +3\.03× \| 0\.33× \| 0\.33× \| gateway\/legacy/);
+    expect(ratiosTable(report.ratios)).toMatch(
+      /aggregate-fanout \| +3\.03× \| 0\.33× \| 0\.33× \| gateway\/legacy/,
+    );
   });
 });
 

@@ -48,8 +48,20 @@ describe('the Node runner (open model)', () => {
     });
     closers.push(() => server.close());
     const scenario = get();
-    const run = await runScenario({ catalogue: catalogueWith(scenario), scenario, target: 'modern', baseUrl: server.url, mode: 'full' });
-    expect(run.iterations).toMatchObject({ offered: 10, started: 10, completed: 10, dropped: 0, interrupted: 0 });
+    const run = await runScenario({
+      catalogue: catalogueWith(scenario),
+      scenario,
+      target: 'modern',
+      baseUrl: server.url,
+      mode: 'full',
+    });
+    expect(run.iterations).toMatchObject({
+      offered: 10,
+      started: 10,
+      completed: 10,
+      dropped: 0,
+      interrupted: 0,
+    });
     expect(run.requests).toBe(10);
     expect(run.errors).toBe(0);
     expect(run.latency.count).toBe(10);
@@ -62,7 +74,9 @@ describe('the Node runner (open model)', () => {
   it('drops arrivals when every virtual user is busy, and interrupts what is left at the graceful stop', async () => {
     const server = await startTestServer(() => new Promise<void>(() => {})); // never answers
     closers.push(() => server.close());
-    const scenario = get({ load: { executor: 'constant-arrival-rate', rate: 20, duration: '500ms', preAllocatedVUs: 2, maxVUs: 2 } });
+    const scenario = get({
+      load: { executor: 'constant-arrival-rate', rate: 20, duration: '500ms', preAllocatedVUs: 2, maxVUs: 2 },
+    });
     const run = await runScenario({
       catalogue: catalogueWith(scenario, '100ms'),
       scenario,
@@ -70,7 +84,13 @@ describe('the Node runner (open model)', () => {
       baseUrl: server.url,
       mode: 'full',
     });
-    expect(run.iterations).toMatchObject({ offered: 10, started: 2, completed: 0, dropped: 8, interrupted: 2 });
+    expect(run.iterations).toMatchObject({
+      offered: 10,
+      started: 2,
+      completed: 0,
+      dropped: 8,
+      interrupted: 2,
+    });
     expect(run.requests).toBe(0);
     expect(run.errors).toBe(10);
     expect(run.errorRate).toBe(1);
@@ -87,12 +107,31 @@ describe('the Node runner (open model)', () => {
     const scenario = get({
       load: { executor: 'constant-arrival-rate', rate: 4, duration: '1s' },
       steps: [
-        { name: 'login', method: 'POST', path: '/login', body: { a: 1 }, expect: { status: [200] }, capture: { token: 'token' } },
-        { name: 'me', method: 'GET', path: '/me', headers: { authorization: 'Bearer {{token}}' }, expect: { status: [200] } },
+        {
+          name: 'login',
+          method: 'POST',
+          path: '/login',
+          body: { a: 1 },
+          expect: { status: [200] },
+          capture: { token: 'token' },
+        },
+        {
+          name: 'me',
+          method: 'GET',
+          path: '/me',
+          headers: { authorization: 'Bearer {{token}}' },
+          expect: { status: [200] },
+        },
         { name: 'never', method: 'GET', path: '/never', expect: { status: [200] } },
       ],
     });
-    const run = await runScenario({ catalogue: catalogueWith(scenario), scenario, target: 'legacy', baseUrl: server.url, mode: 'full' });
+    const run = await runScenario({
+      catalogue: catalogueWith(scenario),
+      scenario,
+      target: 'legacy',
+      baseUrl: server.url,
+      mode: 'full',
+    });
     expect(run.steps.login).toMatchObject({ requests: 4, errors: 0 });
     expect(run.steps.me).toMatchObject({ requests: 4, errors: 4 });
     expect(run.steps.never!.requests).toBe(0);
@@ -113,9 +152,23 @@ describe('the Node runner (open model)', () => {
     closers.push(() => server.close());
     const scenario = get({
       load: { executor: 'constant-arrival-rate', rate: 4, duration: '500ms' },
-      steps: [{ name: 'sub', method: 'GET', path: '/events', sse: { hold: '1500ms' }, expect: { status: [200], contentType: 'text/event-stream' } }],
+      steps: [
+        {
+          name: 'sub',
+          method: 'GET',
+          path: '/events',
+          sse: { hold: '1500ms' },
+          expect: { status: [200], contentType: 'text/event-stream' },
+        },
+      ],
     });
-    const run = await runScenario({ catalogue: catalogueWith(scenario), scenario, target: 'modern', baseUrl: server.url, mode: 'full' });
+    const run = await runScenario({
+      catalogue: catalogueWith(scenario),
+      scenario,
+      target: 'modern',
+      baseUrl: server.url,
+      mode: 'full',
+    });
     expect(run.errors).toBe(0);
     expect(run.sse!.subscriptions).toBe(2);
     expect(run.sse!.events).toBeGreaterThanOrEqual(2);
@@ -131,7 +184,13 @@ describe('the Node runner (open model)', () => {
       load: { executor: 'constant-arrival-rate', rate: 2, duration: '1s' },
       steps: [{ name: 'get', method: 'GET', path: '/slow', timeout: '200ms', expect: { status: [200] } }],
     });
-    const run = await runScenario({ catalogue: catalogueWith(scenario), scenario, target: 'modern', baseUrl: server.url, mode: 'full' });
+    const run = await runScenario({
+      catalogue: catalogueWith(scenario),
+      scenario,
+      target: 'modern',
+      baseUrl: server.url,
+      mode: 'full',
+    });
     expect(run.errorKinds).toEqual({ 'get timeout': 2 });
     expect(run.latency.count).toBe(2);
     expect(run.latency.min).toBeGreaterThanOrEqual(190);
@@ -139,7 +198,13 @@ describe('the Node runner (open model)', () => {
     const closed = await startTestServer(() => {});
     const url = closed.url;
     await closed.close();
-    const refused = await runScenario({ catalogue: catalogueWith(scenario), scenario, target: 'modern', baseUrl: url, mode: 'full' });
+    const refused = await runScenario({
+      catalogue: catalogueWith(scenario),
+      scenario,
+      target: 'modern',
+      baseUrl: url,
+      mode: 'full',
+    });
     expect(refused.errors).toBe(2);
     expect(Object.keys(refused.errorKinds)[0]).toMatch(/^get network /);
   });

@@ -14,7 +14,7 @@ import { startFakeService } from './fake-service.ts';
 const catalogue = loadCatalogue();
 const creds = {
   slug: String(catalogue.vars.slug),
-  email: String(catalogue.vars.loginEmail),
+  username: String(catalogue.vars.loginUsername),
   password: String(catalogue.vars.loginPassword),
 };
 
@@ -71,7 +71,9 @@ describe('compare --smoke (fake services)', () => {
     const write = report.runs.find((r) => r.scenario === 'write-accepted' && r.target === 'legacy')!;
     expect(write.upstreamCalls).toBe(write.requests);
     // the gateway is compared with the backend its header named
-    expect(report.ratios.find((r) => r.scenario === 'cached-read')!.gatewayVsDirect).toMatchObject({ direct: 'modern' });
+    expect(report.ratios.find((r) => r.scenario === 'cached-read')!.gatewayVsDirect).toMatchObject({
+      direct: 'modern',
+    });
     // files
     for (const file of [files.json, files.html, files.text]) expect(existsSync(file)).toBe(true);
     expect(files.dir.startsWith(reportsRoot)).toBe(true);
@@ -80,7 +82,9 @@ describe('compare --smoke (fake services)', () => {
     // progress: a line per step with elapsed time, then the table
     expect(lines.filter((l) => /^\[\s*\d+\.\ds\]\s+\d+\/\d+ /.test(l))).toHaveLength(report.runs.length);
     expect(lines.some((l) => /^\[\s*\d+\.\ds\] warm-up legacy: \d+ requests, 0 errors$/.test(l))).toBe(true);
-    expect(lines.join('\n')).toMatch(/scenario +\| target +\| req\/s \| +p50 \| +p99 \| errors \| upstream calls/);
+    expect(lines.join('\n')).toMatch(
+      /scenario +\| target +\| req\/s \| +p50 \| +p99 \| errors \| upstream calls/,
+    );
   }, 180_000);
 
   it('reports problems when a target misbehaves (the smoke assertion has teeth)', async () => {
@@ -107,7 +111,13 @@ describe('compare --smoke (fake services)', () => {
     const starter: StackStarter = async ({ env }) => {
       seenEnv = env;
       const urls = await fakeTargets();
-      return { urls, source: 'started', stop: async () => void (stopped = true) };
+      return {
+        urls,
+        source: 'started',
+        stop: async () => {
+          stopped = true;
+        },
+      };
     };
     const { report } = await runCompare({
       mode: 'smoke',
@@ -123,7 +133,7 @@ describe('compare --smoke (fake services)', () => {
     });
     expect(stopped).toBe(true);
     expect(report.stackSource).toBe('stack started by compare');
-    expect(Object.keys(seenEnv).sort()).toEqual(['AGGREGATE_NEWS_URL', 'AGGREGATE_QUOTE_URL', 'AGGREGATE_WEATHER_URL']);
+    expect(Object.keys(seenEnv).sort()).toEqual(['AGGREGATE_QUOTE_URL', 'AGGREGATE_WEATHER_URL']);
     expect(report.runs.map((r) => r.target)).toEqual(['legacy', 'modern']);
     // the upstreams were closed with the run
     await expect(fetch(seenEnv.AGGREGATE_WEATHER_URL!)).rejects.toThrow();

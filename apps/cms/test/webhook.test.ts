@@ -171,5 +171,5 @@ describe('webhook to the services (real Strapi)', () => {
     } finally {
       await second.server.close();
     }
-  });
+  }, 180_000);
 });

@@ -84,7 +84,7 @@ export interface CmsInstance {
   writeToken: string;
   fullAccessToken: string;
   webhookSecret: string;
-  /** The temporary SQLite file (removed by stop()). */
+  /** The SQLite file: a temporary one (removed by stop()) unless `env.DATABASE_FILENAME` chose another. */
   databaseFile: string;
   /** Milliseconds from spawn to listening. */
   bootMs: number;
@@ -168,16 +168,21 @@ export async function startCms(options: StartCmsOptions = {}): Promise<CmsInstan
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const logs = () => lines.join('\n');
 
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      if (alive() && child.pid !== undefined) process.kill(child.pid, name);
+    } catch {
+      // Already gone (ESRCH): nothing to do.
+    }
+  };
+
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        process.kill(child.pid, 'SIGTERM');
-        const timer = setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-            process.kill(child.pid, 'SIGKILL');
-          }
-        }, 10_000);
+      if (alive()) {
+        signal('SIGTERM');
+        const timer = setTimeout(() => signal('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
       }
@@ -203,7 +208,7 @@ export async function startCms(options: StartCmsOptions = {}): Promise<CmsInstan
     writeToken,
     fullAccessToken,
     webhookSecret,
-    databaseFile,
+    databaseFile: env.DATABASE_FILENAME ?? databaseFile,
     bootMs: Math.round(performance.now() - started),
     logs,
     stop,

@@ -1,7 +1,7 @@
 import { createHttpMetrics } from '@pilot/service-kit';
 import express, { type Express } from 'express';
 import type { AppDeps } from './deps.ts';
-import { errorHandler, notFound } from './middleware/errors.ts';
+import { errorHandler, noAutomaticOptions, notFound } from './middleware/errors.ts';
 import { urlLimit } from './middleware/limits.ts';
 import { httpMetrics } from './middleware/metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
@@ -31,6 +31,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(deps.logger));
   app.use(httpMetrics(metrics));
   app.use(urlLimit);
+  app.use(noAutomaticOptions);
 
   app.use(articlesRouter(deps));
   app.use(subscribersRouter(deps));

@@ -8,6 +8,7 @@ import errors from './plugins/app/errors.ts';
 import headers from './plugins/app/headers.ts';
 import limits from './plugins/app/limits.ts';
 import metrics from './plugins/app/metrics.ts';
+import notFound from './plugins/app/not-found.ts';
 import swagger from './plugins/external/swagger.ts';
 import swaggerUi from './plugins/external/swagger-ui.ts';
 import underPressure from './plugins/external/under-pressure.ts';
@@ -43,6 +44,7 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(metrics);
   await fastify.register(errors);
   await fastify.register(bodyParser);
+  await fastify.register(notFound);
 
   // plugins/external: one file per third-party plugin
   await fastify.register(underPressure);

@@ -1,9 +1,11 @@
 import { LIMITS } from '@pilot/contracts';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import app from './app.ts';
 import type { AppDeps } from './deps.ts';
 import { clientErrorHandler } from './lib/client-error.ts';
+import { frameworkErrors } from './lib/framework-errors.ts';
 import { RequestLogController } from './plugins/app/logging.ts';
 import { genReqId } from './plugins/app/request-id.ts';
 
@@ -26,6 +28,7 @@ export function serverOptions(deps: AppDeps): FastifyServerOptions {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     clientErrorHandler,
+    frameworkErrors,
   };
 }
 
@@ -35,6 +38,7 @@ export function serverOptions(deps: AppDeps): FastifyServerOptions {
  */
 export function createApp(deps: AppDeps): FastifyInstance {
   const fastify = Fastify(serverOptions(deps)).withTypeProvider<ZodTypeProvider>();
-  fastify.register(app, { deps });
+  // fastify-plugin: the app's decorators (deps, isUnderPressure, swagger) live on the returned instance
+  fastify.register(fp(app, { name: 'modern-app' }), { deps });
   return fastify as unknown as FastifyInstance;
 }

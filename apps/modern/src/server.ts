@@ -1,4 +1,10 @@
-import { createLogger, createServiceDeps, loadServiceConfig, type ServiceConfig } from '@pilot/service-kit';
+import {
+  createLogger,
+  createServiceDeps,
+  DEFAULT_REDIS_PREFIX,
+  loadServiceConfig,
+  type ServiceConfig,
+} from '@pilot/service-kit';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from './create-app.ts';
@@ -22,11 +28,18 @@ export interface RunningServer {
 export async function start(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
   const config = loadServiceConfig({ ...env, PORT: env.MODERN_PORT ?? env.PORT }, { port: DEFAULT_PORT });
   const logger = createLogger({ service: 'modern', level: config.LOG_LEVEL });
-  const shared = await createServiceDeps(config, logger);
+  const shared = createServiceDeps(config, logger, { service: 'modern' });
   const events: EventsHub = config.REDIS_URL
-    ? createRedisEventsHub({ url: config.REDIS_URL, logger })
+    ? createRedisEventsHub({ url: config.REDIS_URL, prefix: `${DEFAULT_REDIS_PREFIX}events:`, logger })
     : createMemoryEventsHub();
-  const app = createApp({ ...shared, config, logger, events });
+  const app = createApp({
+    config,
+    logger,
+    content: shared.content,
+    auth: shared.auth,
+    metrics: shared.metrics,
+    events,
+  });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {

@@ -44,24 +44,66 @@ async function aggregateWith(options: {
 }
 
 describe('GET /aggregate', () => {
-  it('runs the three 1 s parts concurrently: answers in under 1.3 s (issue 5 demands it)', async () => {
-    const { res, elapsed, content } = await aggregateWith({
-      weather: await upstream('weather', { delayMs: 1000 }),
-      quote: await upstream('quote', { delayMs: 1000 }),
-      articlesDelayMs: 1000,
-      timeoutMs: 5000,
-    });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({
-      data: {
-        articles: await content.latestArticles(LIMITS.aggregateArticleCount),
-        weather: { source: 'weather', delayMs: 1000 },
-        quote: { source: 'quote', delayMs: 1000 },
-      },
-      meta: { partial: false, missing: [] },
-    });
-    expect(elapsed).toBeGreaterThanOrEqual(990);
-    expect(elapsed).toBeLessThan(1300);
+  // The one timing assertion issue 5 demands. Made robust for a loaded 2-core machine: a
+  // warm-up request first (keep-alive connections, JIT), and up to 2 retries; the concurrency
+  // itself is also proven without a clock (all three parts were asked before any answered).
+  it('runs the three 1 s parts concurrently: answers in under 1.3 s (issue 5 demands it)', { retry: 2 }, async () => {
+    const events: string[] = [];
+    let delayMs = 0; // 0 during the warm-up
+    const slow = (source: string) =>
+      startTestServer(async (_req, res) => {
+        events.push(`${source}:start`);
+        const ms = delayMs;
+        if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+        events.push(`${source}:end`);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ source, delayMs: ms }));
+      });
+    const [weather, quote] = await Promise.all([slow('weather'), slow('quote')]);
+    servers.push(weather, quote);
+    const content = createMemoryContent();
+    const contentDelay = { ms: 0 };
+    const latest = content.latestArticles.bind(content);
+    content.latestArticles = async (count) => {
+      events.push('articles:start');
+      if (contentDelay.ms > 0) await new Promise((resolve) => setTimeout(resolve, contentDelay.ms));
+      events.push('articles:end');
+      return latest(count);
+    };
+    const app = createApp(
+      testDeps({
+        content,
+        env: {
+          AGGREGATE_WEATHER_URL: `${weather.url}/weather`,
+          AGGREGATE_QUOTE_URL: `${quote.url}/quote`,
+          AGGREGATE_TIMEOUT_MS: '5000',
+        },
+      }),
+    );
+    try {
+      expect((await app.inject('/aggregate')).statusCode).toBe(200); // warm-up
+      events.length = 0;
+      delayMs = 1000;
+      contentDelay.ms = 1000;
+      const started = performance.now();
+      const res = await app.inject('/aggregate');
+      const elapsed = performance.now() - started;
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({
+        data: {
+          articles: await latest(LIMITS.aggregateArticleCount),
+          weather: { source: 'weather', delayMs: 1000 },
+          quote: { source: 'quote', delayMs: 1000 },
+        },
+        meta: { partial: false, missing: [] },
+      });
+      const firstEnd = events.findIndex((e) => e.endsWith(':end'));
+      expect(events.slice(0, firstEnd).sort()).toEqual(['articles:start', 'quote:start', 'weather:start']);
+      expect(elapsed).toBeGreaterThanOrEqual(990);
+      expect(elapsed).toBeLessThan(1300);
+    } finally {
+      await app.close();
+    }
   });
 
   it('with one upstream hanging, answers at the per-upstream timeout with that part missing', async () => {

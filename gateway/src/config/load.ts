@@ -29,7 +29,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 export function parseTable(text: string, file: string, env: Env = {}): LoadedTable {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new TableError(
       file,

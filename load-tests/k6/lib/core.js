@@ -92,7 +92,8 @@ export function resolveVars(vars, env) {
   for (let i = 0; i < keys.length; i++) {
     const key = /** @type {string} */ (keys[i]);
     const override = env['VAR_' + key];
-    out[key] = override !== undefined && override !== '' ? override : /** @type {string | number} */ (vars[key]);
+    out[key] =
+      override !== undefined && override !== '' ? override : /** @type {string | number} */ (vars[key]);
   }
   return out;
 }
@@ -134,10 +135,21 @@ export function renderTemplate(text, ctx) {
       const options = expr.slice(6).split(',');
       return /** @type {string} */ (options[ctx.iter % options.length]).trim();
     }
-    if (Object.prototype.hasOwnProperty.call(ctx.captures, expr)) return String(ctx.captures[expr]);
-    if (Object.prototype.hasOwnProperty.call(ctx.vars, expr)) return String(ctx.vars[expr]);
+    if (has(ctx.captures, expr)) return String(ctx.captures[expr]);
+    if (has(ctx.vars, expr)) return String(ctx.vars[expr]);
     throw new Error('unknown template variable {{' + expr + '}}');
   });
+}
+
+/**
+ * Own-property test.
+ * @param {object} obj
+ * @param {string} key
+ * @returns {boolean}
+ */
+function has(obj, key) {
+  // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn is missing from k6 0.4x's JavaScript runtime
+  return Object.prototype.hasOwnProperty.call(obj, key);
 }
 
 /**
@@ -175,7 +187,10 @@ export function renderStep(step, ctx, defaultTimeout, mode) {
   const headers = /** @type {Record<string, string>} */ (renderValue(step.headers || {}, ctx));
   let body = null;
   if (step.body !== undefined) {
-    body = typeof step.body === 'string' ? renderTemplate(step.body, ctx) : JSON.stringify(renderValue(step.body, ctx));
+    body =
+      typeof step.body === 'string'
+        ? renderTemplate(step.body, ctx)
+        : JSON.stringify(renderValue(step.body, ctx));
   }
   return {
     method: step.method,
@@ -282,10 +297,17 @@ export function appliesTo(scenario, target) {
  */
 export function loadFor(catalogue, scenario, mode) {
   if (mode === 'full') return scenario.load;
-  const short = mode === 'smoke' ? scenario.smoke || catalogue.defaults.smoke : scenario.warmup || catalogue.defaults.warmup;
+  const short =
+    mode === 'smoke'
+      ? scenario.smoke || catalogue.defaults.smoke
+      : scenario.warmup || catalogue.defaults.warmup;
   const max = 'maxVUs' in scenario.load && scenario.load.maxVUs ? scenario.load.maxVUs : 100;
   if (scenario.load.executor === 'constant-vus') {
-    return { executor: 'constant-vus', vus: Math.max(1, Math.min(scenario.load.vus, short.rate)), duration: short.duration };
+    return {
+      executor: 'constant-vus',
+      vus: Math.max(1, Math.min(scenario.load.vus, short.rate)),
+      duration: short.duration,
+    };
   }
   return {
     executor: 'constant-arrival-rate',
@@ -304,7 +326,8 @@ export function loadFor(catalogue, scenario, mode) {
 export function loadDurationMs(load) {
   if (load.executor === 'ramping-arrival-rate') {
     let total = 0;
-    for (let i = 0; i < load.stages.length; i++) total += parseDuration(/** @type {Stage} */ (load.stages[i]).duration);
+    for (let i = 0; i < load.stages.length; i++)
+      total += parseDuration(/** @type {Stage} */ (load.stages[i]).duration);
     return total;
   }
   return parseDuration(load.duration);
@@ -327,7 +350,8 @@ export function thresholdsFor(catalogue, scenario) {
  * @returns {boolean}
  */
 export function isStreaming(scenario) {
-  for (let i = 0; i < scenario.steps.length; i++) if (!(/** @type {Step} */ (scenario.steps[i]).sse)) return false;
+  for (let i = 0; i < scenario.steps.length; i++)
+    if (!(/** @type {Step} */ (scenario.steps[i]).sse)) return false;
   return true;
 }
 

@@ -38,7 +38,13 @@ export function textSummary(data, info) {
   lines.push('');
   lines.push('pilot load test — target ' + info.target);
   lines.push(
-    pad('scenario', 20) + pad('requests', 10) + pad('p50', 10) + pad('p95', 10) + pad('p99', 10) + pad('errors', 10) + 'thresholds',
+    pad('scenario', 20) +
+      pad('requests', 10) +
+      pad('p50', 10) +
+      pad('p95', 10) +
+      pad('p99', 10) +
+      pad('errors', 10) +
+      'thresholds',
   );
   for (let i = 0; i < info.order.length; i++) {
     const name = /** @type {string} */ (info.order[i]);
@@ -48,16 +54,20 @@ export function textSummary(data, info) {
     const both = [latency, errors];
     for (let j = 0; j < both.length; j++) {
       const metric = both[j];
-      if (!metric || !metric.thresholds) continue;
-      const keys = Object.keys(metric.thresholds);
+      const thresholds = metric ? metric.thresholds : undefined;
+      if (!thresholds) continue;
+      const keys = Object.keys(thresholds);
       for (let k = 0; k < keys.length; k++) {
         const key = /** @type {string} */ (keys[k]);
-        const entry = metric.thresholds[key];
-        verdicts.push((entry && entry.ok ? '✓ ' : '✗ ') + key);
+        const entry = thresholds[key];
+        const ok = entry ? entry.ok : false;
+        verdicts.push((ok ? '✓ ' : '✗ ') + key);
       }
     }
     const total = errors ? (errors.values.passes || 0) + (errors.values.fails || 0) : 0;
-    const errorText = errors ? (errors.values.passes || 0) + ' (' + ((errors.values.rate || 0) * 100).toFixed(2) + '%)' : '-';
+    const errorText = errors
+      ? (errors.values.passes || 0) + ' (' + ((errors.values.rate || 0) * 100).toFixed(2) + '%)'
+      : '-';
     lines.push(
       pad(name, 20) +
         pad(String(total), 10) +
@@ -69,9 +79,13 @@ export function textSummary(data, info) {
     );
   }
   const reqs = data.metrics.http_reqs;
-  if (reqs) lines.push('http requests: ' + reqs.values.count + ' (' + (reqs.values.rate || 0).toFixed(1) + '/s)');
+  if (reqs)
+    lines.push('http requests: ' + reqs.values.count + ' (' + (reqs.values.rate || 0).toFixed(1) + '/s)');
   const dropped = data.metrics.dropped_iterations;
-  if (dropped) lines.push('dropped iterations (the server could not keep up with the arrival rate): ' + dropped.values.count);
+  if (dropped)
+    lines.push(
+      'dropped iterations (the server could not keep up with the arrival rate): ' + dropped.values.count,
+    );
   lines.push('');
   return lines.join('\n');
 }

@@ -8,6 +8,7 @@ import {
   createMemoryContent,
   createStrapiContent,
   type SeedArticle,
+  toApiError,
 } from '../src/index.ts';
 
 /**
@@ -22,7 +23,11 @@ beforeAll(async () => {
   cms = await startCms({ seedArticles: 45, seedAuthors: 5 });
   const client = (token: string) =>
     createStrapiClient({ baseUrl: cms.url, token, timeoutMs: 10_000, cache: { ttlMs: 60_000 } });
-  content = createStrapiContent({ read: client(cms.readToken), write: client(cms.writeToken), source: 'e2e' });
+  content = createStrapiContent({
+    read: client(cms.readToken),
+    write: client(cms.writeToken),
+    source: 'e2e',
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -67,6 +72,27 @@ describe('createStrapiContent against the real Strapi', () => {
     });
   });
 
+  it("Strapi's own unique check (400 ValidationError) maps to CONFLICT", async () => {
+    const write = createStrapiClient({ baseUrl: cms.url, token: cms.writeToken, cache: { enabled: false } });
+    try {
+      const create = () =>
+        write
+          .collection('subscribers')
+          .create(
+            { email: 'twice@example.com', source: 'e2e' },
+            { safeParse: (d: unknown) => ({ success: true as const, data: d }) },
+          );
+      await create();
+      const error = await create().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(toApiError(error)).toMatchObject({ code: 'CONFLICT', status: 409 });
+    } finally {
+      await write.close();
+    }
+  });
+
   it('is ready, without Redis', async () => {
     expect(await content.health()).toEqual({ strapi: 'up', redis: 'disabled' });
   });
@@ -78,7 +104,8 @@ describe('createStrapiContent against the real Strapi', () => {
     for (const summary of all.data) {
       const full = await content.getArticle(summary.slug);
       const authorId = summary.author ? `author-${summary.author.slug}` : null;
-      if (summary.author && authorId) authors.set(authorId, { documentId: authorId, bio: '', ...summary.author });
+      if (summary.author && authorId)
+        authors.set(authorId, { documentId: authorId, bio: '', ...summary.author });
       articles.push({ ...summary, documentId: summary.id, body: full?.body ?? '', authorId });
     }
     const memory = createMemoryContent({ seed: { authors: [...authors.values()], articles } });

@@ -139,18 +139,32 @@ describe('createStrapiContent faults', () => {
     const server: TestServer = await startTestServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       if (req.method === 'GET' && req.url?.startsWith('/api/subscribers')) {
-        const data = stored ? [{ documentId: 'sub1', email: 'late@example.com', createdAt: '2025-01-01T00:00:00.000Z' }] : [];
-        res.end(JSON.stringify({ data, meta: { pagination: { page: 1, pageSize: 1, pageCount: 1, total: data.length } } }));
+        const data = stored
+          ? [{ documentId: 'sub1', email: 'late@example.com', createdAt: '2025-01-01T00:00:00.000Z' }]
+          : [];
+        res.end(
+          JSON.stringify({
+            data,
+            meta: { pagination: { page: 1, pageSize: 1, pageCount: 1, total: data.length } },
+          }),
+        );
         return;
       }
       // the twin won the race between our check and our insert
       stored = true;
       res.statusCode = 500;
-      res.end(JSON.stringify({ data: null, error: { status: 500, name: 'InternalServerError', message: 'Internal Server Error' } }));
+      res.end(
+        JSON.stringify({
+          data: null,
+          error: { status: 500, name: 'InternalServerError', message: 'Internal Server Error' },
+        }),
+      );
     });
     try {
       const content = contentFor(server.url);
-      expect(await failure(content.createSubscriber({ email: 'late@example.com' }))).toMatchObject({ code: 'CONFLICT' });
+      expect(await failure(content.createSubscriber({ email: 'late@example.com' }))).toMatchObject({
+        code: 'CONFLICT',
+      });
     } finally {
       await server.close();
     }
@@ -160,11 +174,18 @@ describe('createStrapiContent faults', () => {
     const server = await startTestServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       if (req.method === 'GET') {
-        res.end(JSON.stringify({ data: [], meta: { pagination: { page: 1, pageSize: 1, pageCount: 0, total: 0 } } }));
+        res.end(
+          JSON.stringify({
+            data: [],
+            meta: { pagination: { page: 1, pageSize: 1, pageCount: 0, total: 0 } },
+          }),
+        );
         return;
       }
       res.statusCode = 500;
-      res.end(JSON.stringify({ data: null, error: { status: 500, name: 'InternalServerError', message: 'boom' } }));
+      res.end(
+        JSON.stringify({ data: null, error: { status: 500, name: 'InternalServerError', message: 'boom' } }),
+      );
     });
     try {
       const content = contentFor(server.url);
@@ -182,23 +203,38 @@ describe('createStrapiContent cache tags (fake Strapi: counts upstream calls)', 
     const content = contentFor(fake.url);
     const [mine, other] = fakeArticles;
     const first = await content.getArticle(mine!.slug);
-    expect(first).toMatchObject({ id: mine!.documentId, slug: mine!.slug, author: { slug: mine!.author!.slug } });
+    expect(first).toMatchObject({
+      id: mine!.documentId,
+      slug: mine!.slug,
+      author: { slug: mine!.author!.slug },
+    });
     const calls = fake.apiCalls;
     await content.getArticle(mine!.slug);
     expect(fake.apiCalls).toBe(calls);
 
-    expect(await content.invalidate({ event: 'entry.update', model: 'article', entry: { documentId: other!.documentId } })).toEqual([
-      'type:articles',
-      `doc:articles:${other!.documentId}`,
-    ]);
+    expect(
+      await content.invalidate({
+        event: 'entry.update',
+        model: 'article',
+        entry: { documentId: other!.documentId },
+      }),
+    ).toEqual(['type:articles', `doc:articles:${other!.documentId}`]);
     await content.getArticle(mine!.slug);
     expect(fake.apiCalls).toBe(calls);
 
-    await content.invalidate({ event: 'entry.update', model: 'author', entry: { documentId: mine!.author!.documentId } });
+    await content.invalidate({
+      event: 'entry.update',
+      model: 'author',
+      entry: { documentId: mine!.author!.documentId },
+    });
     await content.getArticle(mine!.slug);
     expect(fake.apiCalls).toBe(calls + 1);
 
-    await content.invalidate({ event: 'entry.unpublish', model: 'article', entry: { documentId: mine!.documentId } });
+    await content.invalidate({
+      event: 'entry.unpublish',
+      model: 'article',
+      entry: { documentId: mine!.documentId },
+    });
     await content.getArticle(mine!.slug);
     expect(fake.apiCalls).toBe(calls + 2);
   });
@@ -212,7 +248,11 @@ describe('createStrapiContent cache tags (fake Strapi: counts upstream calls)', 
     await content.getArticle('not-there-yet');
     await content.listArticles(query);
     expect(fake.apiCalls).toBe(calls);
-    await content.invalidate({ event: 'entry.publish', model: 'article', entry: { documentId: 'brand-new' } });
+    await content.invalidate({
+      event: 'entry.publish',
+      model: 'article',
+      entry: { documentId: 'brand-new' },
+    });
     await content.getArticle('not-there-yet');
     await content.listArticles(query);
     expect(fake.apiCalls).toBe(calls + 2);
@@ -221,7 +261,15 @@ describe('createStrapiContent cache tags (fake Strapi: counts upstream calls)', 
   it('sends the documented query for lists (fake Strapi: records requests)', async () => {
     const content = contentFor(fake.url);
     fake.resetCounters();
-    const page = await content.listArticles(ListArticlesQuery.parse({ q: 'redis', author: 'ada-lovelace', sort: 'title:asc', page: 2, pageSize: 3 }));
+    const page = await content.listArticles(
+      ListArticlesQuery.parse({
+        q: 'redis',
+        author: 'ada-lovelace',
+        sort: 'title:asc',
+        page: 2,
+        pageSize: 3,
+      }),
+    );
     expect(page.meta.pagination).toMatchObject({ page: 2, pageSize: 3 });
     const sent = decodeURIComponent(fake.requests.at(-1)!.query);
     for (const part of [

@@ -19,14 +19,26 @@ type Dict = Record<string, unknown>;
 
 export interface ComposeService {
   image?: string;
-  build?: string | { context?: string; dockerfile?: string; args?: Record<string, string> | string[]; target?: string };
+  build?:
+    | string
+    | { context?: string; dockerfile?: string; args?: Record<string, string> | string[]; target?: string };
   command?: string | string[] | null;
   environment?: Record<string, string | number | boolean | null> | string[];
-  ports?: Array<string | number | { target?: number | string; published?: number | string; host_ip?: string; protocol?: string }>;
+  ports?: Array<
+    | string
+    | number
+    | { target?: number | string; published?: number | string; host_ip?: string; protocol?: string }
+  >;
   expose?: Array<string | number>;
   volumes?: Array<string | { type: string; source?: string; target?: string; read_only?: boolean }>;
   depends_on?: string[] | Record<string, { condition?: string; required?: boolean; restart?: boolean }>;
-  healthcheck?: { test?: string | string[]; disable?: boolean; interval?: string; timeout?: string; retries?: number };
+  healthcheck?: {
+    test?: string | string[];
+    disable?: boolean;
+    interval?: string;
+    timeout?: string;
+    retries?: number;
+  };
   deploy?: { replicas?: number | string; [key: string]: unknown } | null;
   scale?: number | string;
   profiles?: string[];
@@ -66,7 +78,9 @@ export function loadCompose(path = join(REPO_ROOT, 'docker-compose.yml'), env = 
 let validator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } = undefined as never;
 
 export function composeSchema(): Dict {
-  return JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schema', 'compose-spec.json'), 'utf8')) as Dict;
+  return JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', 'schema', 'compose-spec.json'), 'utf8'),
+  ) as Dict;
 }
 
 /** Validates against the Compose Specification schema; returns readable problems (empty = valid). */
@@ -80,7 +94,9 @@ export function validateComposeSchema(doc: unknown): string[] {
     validator = ajv.compile(schema);
   }
   if (validator(doc)) return [];
-  return (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}${paramsText(e)}`.trim());
+  return (validator.errors ?? []).map((e) =>
+    `${e.instancePath || '/'} ${e.message ?? ''}${paramsText(e)}`.trim(),
+  );
 }
 
 function paramsText(error: ErrorObject): string {
@@ -102,7 +118,9 @@ export function isJob(service: ComposeService): boolean {
 }
 
 export function checkCoreServices(compose: ComposeFile): string[] {
-  return CORE_SERVICES.filter((name) => !compose.services?.[name]).map((name) => `service "${name}" is missing`);
+  return CORE_SERVICES.filter((name) => !compose.services?.[name]).map(
+    (name) => `service "${name}" is missing`,
+  );
 }
 
 /**
@@ -123,7 +141,9 @@ export function checkHealthchecks(compose: ComposeFile): string[] {
     }
     const test = Array.isArray(hc.test) ? hc.test : hc.test ? ['CMD-SHELL', hc.test] : [];
     if (test.length < 2 || !['CMD', 'CMD-SHELL'].includes(test[0]!)) {
-      problems.push(`${name}: healthcheck.test must be [CMD, ...] or [CMD-SHELL, ...] (got ${JSON.stringify(hc.test)})`);
+      problems.push(
+        `${name}: healthcheck.test must be [CMD, ...] or [CMD-SHELL, ...] (got ${JSON.stringify(hc.test)})`,
+      );
     }
     for (const key of ['interval', 'timeout'] as const) {
       if (!hc[key]) problems.push(`${name}: healthcheck.${key} not set`);
@@ -146,14 +166,18 @@ export function checkDependsOn(compose: ComposeFile): string[] {
       const target = compose.services[dep];
       if (!target) problems.push(`${name}: depends_on unknown service "${dep}"`);
       if (spec?.condition !== 'service_healthy') {
-        problems.push(`${name}: depends_on ${dep} has condition ${spec?.condition ?? '(none)'}, expected service_healthy`);
+        problems.push(
+          `${name}: depends_on ${dep} has condition ${spec?.condition ?? '(none)'}, expected service_healthy`,
+        );
       }
       if (target && (!target.healthcheck || target.healthcheck.disable === true)) {
         problems.push(`${name}: depends_on ${dep} (service_healthy) but ${dep} has no healthcheck`);
       }
       // A service that always starts cannot wait for one that only starts with a profile.
       if (target && !service.profiles?.length && target.profiles?.length) {
-        problems.push(`${name}: depends_on ${dep}, which only runs with profile(s) ${target.profiles.join(', ')}`);
+        problems.push(
+          `${name}: depends_on ${dep}, which only runs with profile(s) ${target.profiles.join(', ')}`,
+        );
       }
     }
   }
@@ -269,11 +293,17 @@ export function checkScaling(compose: ComposeFile): string[] {
     if (!service) continue;
     const replicas = replicasOf(service);
     if (!Number.isInteger(replicas) || replicas < 2) {
-      problems.push(`${name}: deploy.replicas should default to at least 2 (got ${String(service.deploy?.replicas)})`);
+      problems.push(
+        `${name}: deploy.replicas should default to at least 2 (got ${String(service.deploy?.replicas)})`,
+      );
     }
-    if (service.ports?.length) problems.push(`${name}: publishes host ports (${JSON.stringify(service.ports)}); scaled services use expose only`);
+    if (service.ports?.length)
+      problems.push(
+        `${name}: publishes host ports (${JSON.stringify(service.ports)}); scaled services use expose only`,
+      );
     if (service.container_name) problems.push(`${name}: container_name prevents scaling`);
-    if (!service.expose?.length) problems.push(`${name}: no expose: other services cannot tell which port it serves`);
+    if (!service.expose?.length)
+      problems.push(`${name}: no expose: other services cannot tell which port it serves`);
   }
   return problems;
 }
@@ -303,13 +333,16 @@ export function imageTagProblem(image: string): string | null {
 }
 
 /** Host side of the bind mounts of a service, with their container targets. */
-export function bindMounts(service: ComposeService): Array<{ host: string; target: string; readOnly: boolean }> {
+export function bindMounts(
+  service: ComposeService,
+): Array<{ host: string; target: string; readOnly: boolean }> {
   const out: Array<{ host: string; target: string; readOnly: boolean }> = [];
   for (const volume of service.volumes ?? []) {
     if (typeof volume === 'string') {
       const [source, target, mode = ''] = volume.split(':');
       if (!source || !target) continue;
-      if (source.startsWith('.') || source.startsWith('/')) out.push({ host: source, target, readOnly: mode.split(',').includes('ro') });
+      if (source.startsWith('.') || source.startsWith('/'))
+        out.push({ host: source, target, readOnly: mode.split(',').includes('ro') });
     } else if (volume.type === 'bind' && volume.source && volume.target) {
       out.push({ host: volume.source, target: volume.target, readOnly: volume.read_only === true });
     }
@@ -326,8 +359,10 @@ export function checkBindMounts(compose: ComposeFile, root = REPO_ROOT): string[
         problems.push(`${name}: bind mount of absolute host path ${mount.host} (not portable)`);
         continue;
       }
-      if (!existsSync(join(root, mount.host))) problems.push(`${name}: bind mount source ${mount.host} does not exist`);
-      if (!mount.readOnly) problems.push(`${name}: bind mount ${mount.host} is writable; mount repo files :ro`);
+      if (!existsSync(join(root, mount.host)))
+        problems.push(`${name}: bind mount source ${mount.host} does not exist`);
+      if (!mount.readOnly)
+        problems.push(`${name}: bind mount ${mount.host} is writable; mount repo files :ro`);
     }
   }
   return problems;
@@ -338,7 +373,8 @@ export function hostPathFor(service: ComposeService, containerPath: string, root
   const mounts = bindMounts(service).sort((a, b) => b.target.length - a.target.length);
   for (const mount of mounts) {
     if (containerPath === mount.target) return join(root, mount.host);
-    if (containerPath.startsWith(`${mount.target}/`)) return join(root, mount.host, containerPath.slice(mount.target.length + 1));
+    if (containerPath.startsWith(`${mount.target}/`))
+      return join(root, mount.host, containerPath.slice(mount.target.length + 1));
   }
   return null;
 }
@@ -376,15 +412,19 @@ export function checkBuilds(compose: ComposeFile, root = REPO_ROOT): string[] {
       problems.push(`${name}: build is a bare path; give context and dockerfile`);
       continue;
     }
-    if (build.context !== '.') problems.push(`${name}: build.context must be "." (the repo root), got ${build.context}`);
+    if (build.context !== '.')
+      problems.push(`${name}: build.context must be "." (the repo root), got ${build.context}`);
     const dockerfile = build.dockerfile ?? 'Dockerfile';
-    if (!existsSync(join(root, dockerfile))) problems.push(`${name}: Dockerfile ${dockerfile} does not exist`);
-    if (!service.image) problems.push(`${name}: built image has no image: name (replicas would each get a generated name)`);
+    if (!existsSync(join(root, dockerfile)))
+      problems.push(`${name}: Dockerfile ${dockerfile} does not exist`);
+    if (!service.image)
+      problems.push(`${name}: built image has no image: name (replicas would each get a generated name)`);
     const args = buildArgs(service);
     if (args.APP_PACKAGE !== undefined) {
       const pkg = packages.find((p) => p.name === args.APP_PACKAGE);
       if (!pkg) problems.push(`${name}: APP_PACKAGE ${args.APP_PACKAGE} is not a workspace package`);
-      else if (pkg.dir !== args.APP_DIR) problems.push(`${name}: APP_DIR ${args.APP_DIR} but ${pkg.name} lives in ${pkg.dir}`);
+      else if (pkg.dir !== args.APP_DIR)
+        problems.push(`${name}: APP_DIR ${args.APP_DIR} but ${pkg.name} lives in ${pkg.dir}`);
       if (args.APP_DIR && !existsSync(join(root, args.APP_DIR, 'src', 'server.ts'))) {
         problems.push(`${name}: ${args.APP_DIR}/src/server.ts (the image's CMD) does not exist`);
       }
@@ -415,7 +455,8 @@ export function checkLoadtestProfile(compose: ComposeFile, root = REPO_ROOT): st
       problems.push(`${name}: image must be grafana/k6:<x.y.z>, got ${service.image}`);
     }
     const args = commandArgs(service.command);
-    if (args[0] !== 'run') problems.push(`${name}: command must be "run <script>", got ${JSON.stringify(service.command)}`);
+    if (args[0] !== 'run')
+      problems.push(`${name}: command must be "run <script>", got ${JSON.stringify(service.command)}`);
     const script = args.find((a) => a.endsWith('.js'));
     if (!script) {
       problems.push(`${name}: no .js script in command`);
@@ -427,7 +468,8 @@ export function checkLoadtestProfile(compose: ComposeFile, root = REPO_ROOT): st
     const env = environmentOf(service);
     if (env.CATALOGUE) {
       const host = hostPathFor(service, env.CATALOGUE, root);
-      if (!host || !existsSync(host)) problems.push(`${name}: CATALOGUE ${env.CATALOGUE} is not a mounted repo file`);
+      if (!host || !existsSync(host))
+        problems.push(`${name}: CATALOGUE ${env.CATALOGUE} is not a mounted repo file`);
     }
     let target: string | undefined;
     try {
@@ -436,7 +478,8 @@ export function checkLoadtestProfile(compose: ComposeFile, root = REPO_ROOT): st
       problems.push(`${name}: BASE_URL is not a URL (${env.BASE_URL})`);
     }
     if (target) {
-      if (!['edge', 'gateway'].includes(target)) problems.push(`${name}: BASE_URL should target the gateway (edge), got ${target}`);
+      if (!['edge', 'gateway'].includes(target))
+        problems.push(`${name}: BASE_URL should target the gateway (edge), got ${target}`);
       const deps = service.depends_on && !Array.isArray(service.depends_on) ? service.depends_on : {};
       if (!deps[target]) problems.push(`${name}: does not wait for ${target} (depends_on)`);
     }
@@ -467,7 +510,8 @@ export function checkObservabilityProfile(compose: ComposeFile, root = REPO_ROOT
   }
   if (!prometheus) return problems;
   const configPath = hostPathFor(prometheus[1], '/etc/prometheus/prometheus.yml', root);
-  if (!configPath || !existsSync(configPath)) return [...problems, 'prometheus: /etc/prometheus/prometheus.yml is not a mounted repo file'];
+  if (!configPath || !existsSync(configPath))
+    return [...problems, 'prometheus: /etc/prometheus/prometheus.yml is not a mounted repo file'];
   const config = parse(readFileSync(configPath, 'utf8')) as { scrape_configs?: ScrapeJob[] };
   for (const [service, port] of Object.entries(METRICS_SERVICES)) {
     const job = config.scrape_configs?.find((j) => j.job_name === service);
@@ -480,12 +524,16 @@ export function checkObservabilityProfile(compose: ComposeFile, root = REPO_ROOT
       ...(job.static_configs ?? []).flatMap((s) => s.targets),
     ];
     if (!targets.includes(`${service}:${port}`)) {
-      problems.push(`prometheus: job ${service} scrapes ${targets.join(', ') || 'nothing'}, expected ${service}:${port}`);
+      problems.push(
+        `prometheus: job ${service} scrapes ${targets.join(', ') || 'nothing'}, expected ${service}:${port}`,
+      );
     }
-    if ((job.metrics_path ?? '/metrics') !== '/metrics') problems.push(`prometheus: job ${service} path ${job.metrics_path}`);
+    if ((job.metrics_path ?? '/metrics') !== '/metrics')
+      problems.push(`prometheus: job ${service} path ${job.metrics_path}`);
     if (!compose.services[service]) continue;
     const exposed = (compose.services[service].expose ?? []).map(String);
-    if (!exposed.includes(String(port))) problems.push(`prometheus: ${service}:${port} is not exposed by the service`);
+    if (!exposed.includes(String(port)))
+      problems.push(`prometheus: ${service}:${port} is not exposed by the service`);
   }
   return problems;
 }

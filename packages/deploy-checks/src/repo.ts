@@ -54,7 +54,11 @@ export function workspacePackages(root: string = REPO_ROOT): WorkspacePackage[] 
 }
 
 /** Files under `dir` (relative to the repo root) whose name passes `accept`; skips node_modules. */
-export function listFiles(dir: string, accept: (name: string) => boolean, root: string = REPO_ROOT): string[] {
+export function listFiles(
+  dir: string,
+  accept: (name: string) => boolean,
+  root: string = REPO_ROOT,
+): string[] {
   const out: string[] = [];
   const walk = (abs: string) => {
     if (!existsSync(abs)) return;
@@ -79,7 +83,9 @@ export function toolchainNodeVersion(root: string = REPO_ROOT): string {
 
 /** pnpm version from the root package.json `packageManager` field. */
 export function pinnedPnpmVersion(root: string = REPO_ROOT): string {
-  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { packageManager?: string };
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    packageManager?: string;
+  };
   const match = /^pnpm@([0-9.]+)/.exec(manifest.packageManager ?? '');
   if (!match) throw new Error('root package.json has no packageManager pnpm@x.y.z');
   return match[1]!;

@@ -19,7 +19,10 @@ export const ServiceEnv = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     STRAPI_URL: z.url().default('http://127.0.0.1:1337'),
     STRAPI_READ_TOKEN: z.string().min(1).default('local-read-token-0000000000000000000000000000000000000000'),
-    STRAPI_WRITE_TOKEN: z.string().min(1).default('local-write-token-0000000000000000000000000000000000000000'),
+    STRAPI_WRITE_TOKEN: z
+      .string()
+      .min(1)
+      .default('local-write-token-0000000000000000000000000000000000000000'),
     STRAPI_TIMEOUT_MS: intFrom(3_000),
     REDIS_URL: optionalUrl,
     CACHE_TTL_MS: intFrom(30_000),
@@ -69,7 +72,10 @@ export class ConfigError extends Error {
 
 function parseUsers(spec: string): DemoUser[] | string {
   const users: DemoUser[] = [];
-  for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [username, password, name] = entry.split(':');
     if (!username || !password) return `entry "${username ?? entry}" needs username:password[:name]`;
     users.push({ id: `user-${username}`, username, password, name: name || username });

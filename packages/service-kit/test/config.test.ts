@@ -56,7 +56,9 @@ describe('createHttpMetrics', () => {
     metrics.observe('GET', '/articles/:slug', 200, 0.004);
     metrics.observe('GET', '/articles/:slug', 404, 0.002);
     const text = await metrics.registry.metrics();
-    expect(text).toContain('http_requests_total{method="GET",route="/articles/:slug",status="200",service="test"} 1');
+    expect(text).toContain(
+      'http_requests_total{method="GET",route="/articles/:slug",status="200",service="test"} 1',
+    );
     expect(text).toContain('http_request_duration_seconds_bucket');
   });
 });

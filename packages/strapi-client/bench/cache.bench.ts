@@ -25,7 +25,11 @@ const fake = await startFakeStrapi({ collections: { articles: docs } });
 const redis = await startThrowawayRedis();
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-console.log(`load average ${loadavg().map((n) => n.toFixed(2)).join(' ')} (2-core machines share it: numbers move with it)`);
+console.log(
+  `load average ${loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')} (2-core machines share it: numbers move with it)`,
+);
 
 async function opsPerSecond(op: () => Promise<unknown>, batch = 1_000, rounds = 1_000): Promise<number> {
   for (let r = 0; r < 100; r++) await Promise.all(Array.from({ length: batch }, op));
@@ -50,15 +54,25 @@ try {
       events: new EventHub(() => {}),
       logger: noopLogger,
     });
-    const load = { type: 'articles', ttlMs: 60_000, graceMs: 60_000, load: async () => ({ value: docs[0], tags: [] }) };
+    const load = {
+      type: 'articles',
+      ttlMs: 60_000,
+      graceMs: 60_000,
+      load: async () => ({ value: docs[0], tags: [] }),
+    };
     await cache.get('k', load);
-    console.log(`L1 hit (cache layer, key built): ${fmt(await opsPerSecond(() => cache.get('k', load)))} ops/s`);
+    console.log(
+      `L1 hit (cache layer, key built): ${fmt(await opsPerSecond(() => cache.get('k', load)))} ops/s`,
+    );
     await cache.close();
   }
 
   // 1. L1 hits through the public API (key building + L1 lookup + memoised validation).
   {
-    const strapi = createStrapiClient({ baseUrl: fake.url, cache: { redisUrl: redis.url, prefix: 'bench:' } });
+    const strapi = createStrapiClient({
+      baseUrl: fake.url,
+      cache: { redisUrl: redis.url, prefix: 'bench:' },
+    });
     await strapi.ready();
     const articles = strapi.collection('articles');
     const params = { filters: { slug: { $eq: 'article-1' } }, pagination: { page: 1, pageSize: 1 } };
@@ -95,7 +109,8 @@ try {
     }
     const after = await stats();
     latencies.sort((x, y) => x - y);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(3);
+    const pct = (p: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(3);
     console.log(
       `L2 hit latency (findOne, cold L1): p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms; ` +
         `${l2Hits}/${n} L2 hits, ${fake.apiCalls - callsBefore} Strapi calls, ` +
@@ -108,7 +123,10 @@ try {
   // 3. Coalescing: 1,000 concurrent identical cold reads, several rounds, Strapi answering in 20 ms.
   {
     fake.setLatency(20);
-    const strapi = createStrapiClient({ baseUrl: fake.url, cache: { redisUrl: redis.url, prefix: 'bench-c:' } });
+    const strapi = createStrapiClient({
+      baseUrl: fake.url,
+      cache: { redisUrl: redis.url, prefix: 'bench-c:' },
+    });
     await strapi.ready();
     const rounds = 5;
     const calls: number[] = [];
@@ -120,7 +138,9 @@ try {
       );
       calls.push(fake.apiCalls - before);
     }
-    console.log(`Upstream calls per 1,000 concurrent identical cold reads: ${calls.join(', ')} (${rounds} rounds)`);
+    console.log(
+      `Upstream calls per 1,000 concurrent identical cold reads: ${calls.join(', ')} (${rounds} rounds)`,
+    );
     await strapi.close();
   }
 } finally {

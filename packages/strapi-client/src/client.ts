@@ -9,18 +9,20 @@ import {
 } from './errors.ts';
 import { type BreakerState, EventHub, type StrapiEventListener, type StrapiEventName } from './events.ts';
 import { noopLogger, resolveOptions, type ResolvedOptions, type StrapiClientOptions } from './options.ts';
-import { encodeQuery, paramsKey, type StrapiQueryParams } from './query.ts';
+import { createKeyer, encodeQuery, type StrapiQueryParams } from './query.ts';
+import { docTag, typeTag } from './tags.ts';
 import { type PingResult, Transport } from './transport.ts';
 
 /**
  * Anything with zod's `safeParse` (zod 4 or 3). The parsed output is what the client returns.
  */
 export interface StrapiSchema<T> {
-  safeParse(
-    data: unknown,
-  ):
+  safeParse(data: unknown):
     | { success: true; data: T }
-    | { success: false; error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> } };
+    | {
+        success: false;
+        error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> };
+      };
 }
 
 export interface StrapiPagination {
@@ -121,9 +123,6 @@ export interface StrapiClient {
   readonly options: Readonly<Omit<ResolvedOptions, 'token' | 'logger' | 'now'>>;
 }
 
-export const typeTag = (type: string): string => `type:${type}`;
-export const docTag = (type: string, documentId: string): string => `doc:${type}:${documentId}`;
-
 const API_ID = /^[a-z0-9][a-z0-9-_]*$/i;
 
 function assertApiId(id: string, what: string): void {
@@ -157,14 +156,34 @@ function normalizePagination(raw: unknown, count: number): StrapiPagination {
   const total = num(p.total) ?? count;
   if (num(p.page) !== undefined && num(p.pageSize) !== undefined) {
     const pageSize = num(p.pageSize)!;
-    return { page: num(p.page)!, pageSize, pageCount: num(p.pageCount) ?? Math.ceil(total / pageSize), total };
+    return {
+      page: num(p.page)!,
+      pageSize,
+      pageCount: num(p.pageCount) ?? Math.ceil(total / pageSize),
+      total,
+    };
   }
   const limit = num(p.limit);
   const start = num(p.start) ?? 0;
   if (limit !== undefined && limit > 0) {
-    return { page: Math.floor(start / limit) + 1, pageSize: limit, pageCount: Math.ceil(total / limit), total };
+    return {
+      page: Math.floor(start / limit) + 1,
+      pageSize: limit,
+      pageCount: Math.ceil(total / limit),
+      total,
+    };
   }
   return { page: 1, pageSize: count, pageCount: count > 0 ? 1 : 0, total };
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(invalid url)';
+  }
 }
 
 export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
@@ -231,6 +250,7 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
       events.emit('cache', { result: 'bypass', type });
       return parse(await fetchRaw());
     }
+    let loaded: { raw: unknown; parsed: R } | undefined;
     const entry = await cache.get(key, {
       type,
       ttlMs: cacheOptions?.ttlMs ?? options.cache.ttlMs,
@@ -239,9 +259,15 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
         const raw = await fetchRaw();
         // Validate before caching: a payload that doesn't match is never stored.
         const parsed = parse(raw);
+        loaded = { raw, parsed };
         return { value: raw, tags: tagsFor(raw, parsed) };
       },
     });
+    if (loaded && entry.v === loaded.raw) {
+      // This call loaded the entry: reuse its validation instead of parsing twice.
+      entry.p ??= new WeakMap();
+      if (!entry.p.has(schema)) entry.p.set(schema, deepFreeze(loaded.parsed));
+    }
     return fromEntry(entry, schema, parse);
   }
 
@@ -318,15 +344,39 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     await invalidateTags(tags);
   }
 
-  const apiPath = (type: string, id?: string) => (id === undefined ? `/${type}` : `/${type}/${encodeURIComponent(id)}`);
+  const apiPath = (type: string, id?: string) =>
+    id === undefined ? `/${type}` : `/${type}/${encodeURIComponent(id)}`;
   const fullPath = (path: string) => `${options.apiPrefix}${path}`;
 
+  const collections = new Map<string, CollectionClient>();
+  const singles = new Map<string, SingleTypeClient>();
+
   function collection(type: string): CollectionClient {
+    let client = collections.get(type);
+    if (!client) {
+      client = createCollection(type);
+      collections.set(type, client);
+    }
+    return client;
+  }
+
+  function single(type: string): SingleTypeClient {
+    let client = singles.get(type);
+    if (!client) {
+      client = createSingle(type);
+      singles.set(type, client);
+    }
+    return client;
+  }
+
+  function createCollection(type: string): CollectionClient {
     assertApiId(type, 'plural API id');
+    const listKey = createKeyer(`c:${type}:`);
+    const oneParamsKey = createKeyer('');
     return {
       type,
       find(params, schema, cacheOptions) {
-        const key = `c:${type}:${paramsKey(params)}`;
+        const key = listKey(params);
         const hit = fastHit(type, key, schema, cacheOptions);
         if (hit !== undefined) return Promise.resolve(hit);
         const path = apiPath(type);
@@ -342,7 +392,7 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
       },
       findOne(documentId, params, schema, cacheOptions) {
         if (!documentId) return Promise.reject(new TypeError('documentId is required'));
-        const key = `o:${type}:${documentId}:${paramsKey(params)}`;
+        const key = `o:${type}:${documentId}:${oneParamsKey(params)}`;
         const hit = fastHit(type, key, schema, cacheOptions);
         if (hit !== undefined) return Promise.resolve(hit);
         const path = apiPath(type, documentId);
@@ -385,13 +435,14 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     };
   }
 
-  function single(type: string): SingleTypeClient {
+  function createSingle(type: string): SingleTypeClient {
     assertApiId(type, 'singular API id');
     const path = apiPath(type);
+    const singleKey = createKeyer(`s:${type}:`);
     return {
       type,
       find(params, schema, cacheOptions) {
-        const key = `s:${type}:${paramsKey(params)}`;
+        const key = singleKey(params);
         const hit = fastHit(type, key, schema, cacheOptions);
         if (hit !== undefined) return Promise.resolve(hit);
         return cachedRead(
@@ -419,7 +470,11 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     };
   }
 
-  const { token: _token, logger: _logger, now: _now, ...publicOptions } = options;
+  const { token: _token, logger: _logger, now: _now, ...rest } = options;
+  const publicOptions = {
+    ...rest,
+    cache: { ...rest.cache, redisUrl: rest.cache.redisUrl && redactUrl(rest.cache.redisUrl) },
+  };
 
   return {
     options: Object.freeze(publicOptions),

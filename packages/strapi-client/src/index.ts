@@ -2,14 +2,12 @@ export {
   type CacheOptions,
   type CollectionClient,
   createStrapiClient,
-  docTag,
   type SingleTypeClient,
   type StrapiClient,
   type StrapiClientStatus,
   type StrapiListResult,
   type StrapiPagination,
   type StrapiSchema,
-  typeTag,
   type WriteOptions,
 } from './client.ts';
 export {
@@ -55,3 +53,5 @@ export {
   stableStringify,
 } from './query.ts';
 export type { PingResult } from './transport.ts';
+export { docTag, typeTag } from './tags.ts';
+export { type StrapiWebhookPayload, webhookTags } from './webhook.ts';

@@ -29,7 +29,7 @@ const breakerSchema = z.strictObject({
 });
 
 const cacheSchema = z.strictObject({
-  /** false: no caching at all (every read goes to Strapi, still coalesced? no: straight through). */
+  /** false: no caching at all; every read goes to Strapi (through the same resilience stack). */
   enabled: z.boolean().default(true),
   /** ioredis URL for L2 + the invalidation bus. Unset: in-process L1 only. */
   redisUrl: z.string().min(1).optional(),

@@ -38,10 +38,13 @@ export function encodeQuery(params: StrapiQueryParams | Record<string, unknown> 
   return qs.stringify(params, { encodeValuesOnly: true, arrayFormat: 'indices', skipNulls: false });
 }
 
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
-
 function quote(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // control characters, quote, backslash, line/paragraph separators need JSON escaping
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x2028 || c === 0x2029) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }
 
 /**
@@ -89,21 +92,26 @@ export function stableStringify(value: unknown): string {
   return `${out}}`;
 }
 
-const keyMemo = new Map<string, string>();
 const KEY_MEMO_MAX = 10_000;
 
 /**
- * `stableStringify(params)`, memoised on the native `JSON.stringify` of the params: requests
- * repeat the same few shapes, and the native call is several times cheaper than sorting keys.
+ * Returns `(params) => prefix + stableStringify(params)`, memoised on the native
+ * `JSON.stringify` of the params. Requests repeat a few shapes; the native call is several
+ * times cheaper than sorting keys, and handing back the same string instance lets the cache's
+ * Map reuse its hash. Bounded: the memo is dropped when it reaches 10,000 shapes.
  */
-export function paramsKey(params: object | undefined): string {
-  if (params === undefined) return '{}';
-  const json = JSON.stringify(params);
-  let key = keyMemo.get(json);
-  if (key === undefined) {
-    key = stableStringify(params);
-    if (keyMemo.size >= KEY_MEMO_MAX) keyMemo.clear();
-    keyMemo.set(json, key);
-  }
-  return key;
+export function createKeyer(prefix: string): (params: object | undefined) => string {
+  let memo = new Map<string, string>();
+  const empty = `${prefix}{}`;
+  return (params) => {
+    if (params === undefined) return empty;
+    const json = JSON.stringify(params);
+    let key = memo.get(json);
+    if (key === undefined) {
+      key = prefix + stableStringify(params);
+      if (memo.size >= KEY_MEMO_MAX) memo = new Map();
+      memo.set(json, key);
+    }
+    return key;
+  };
 }

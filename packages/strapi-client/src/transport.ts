@@ -3,7 +3,7 @@ import {
   BulkheadRejectedError,
   type BulkheadPolicy,
   bulkhead,
-  CircuitBreakerPolicy,
+  type CircuitBreakerPolicy,
   CircuitState,
   circuitBreaker,
   ConsecutiveBreaker,
@@ -143,7 +143,9 @@ export class Transport {
         if (error instanceof StrapiRateLimitedError || error instanceof StrapiTimeoutError) return true;
         // 5xx: only the "try again" family; a 500 is usually a bug that a retry won't fix.
         if (error instanceof StrapiUnavailableError) {
-          return error.status === undefined || error.status === 502 || error.status === 503 || error.status === 504;
+          return (
+            error.status === undefined || error.status === 502 || error.status === 503 || error.status === 504
+          );
         }
         return false;
       }),
@@ -234,11 +236,14 @@ export class Transport {
             { method: req.method, path, status, timeoutMs: this.#options.timeoutMs },
           );
         }
-        throw new StrapiUnavailableError(`Strapi ${req.method} ${path} failed: ${describeNetworkError(cause)}`, {
-          method: req.method,
-          path,
-          cause,
-        });
+        throw new StrapiUnavailableError(
+          `Strapi ${req.method} ${path} failed: ${describeNetworkError(cause)}`,
+          {
+            method: req.method,
+            path,
+            cause,
+          },
+        );
       }
       let parsed: unknown;
       if (text.length > 0) {

@@ -29,7 +29,9 @@ describe('coalescing and concurrency', () => {
     expect(await strapi.ready()).toBe(true);
     const release = fake.hold();
     const reads = Array.from({ length: 500 }, () =>
-      strapi.collection('articles').find({ sort: ['title:asc'], pagination: { page: 1, pageSize: 10 } }, articleSchema),
+      strapi
+        .collection('articles')
+        .find({ sort: ['title:asc'], pagination: { page: 1, pageSize: 10 } }, articleSchema),
     );
     await fake.waitForInFlight(1);
     release();
@@ -71,7 +73,9 @@ describe('coalescing and concurrency', () => {
     const first = strapi.collection('articles').find({ filters: { slug: 'a' } }, articleSchema);
     const second = strapi.collection('articles').find({ filters: { slug: 'b' } }, articleSchema);
     await fake.waitForInFlight(1);
-    await expect(strapi.collection('articles').find({ filters: { slug: 'c' } }, articleSchema)).rejects.toMatchObject({
+    await expect(
+      strapi.collection('articles').find({ filters: { slug: 'c' } }, articleSchema),
+    ).rejects.toMatchObject({
       code: 'STRAPI_OVERLOADED',
     });
     release();
@@ -84,7 +88,9 @@ describe('results and tags', () => {
   it('findOne returns the typed document, NotFound for a missing one (fake Strapi)', async () => {
     fake = await startFakeStrapi({ collections: { articles: seedArticles(2) } });
     const strapi = clientFor(fake);
-    const article = await strapi.collection('articles').findOne('doc2', { populate: ['author'] }, articleSchema);
+    const article = await strapi
+      .collection('articles')
+      .findOne('doc2', { populate: ['author'] }, articleSchema);
     expect(article).toEqual({ documentId: 'doc2', title: 'Article 2', slug: 'article-2' });
     const error = await strapi
       .collection('articles')
@@ -112,7 +118,9 @@ describe('results and tags', () => {
     const read = () => strapi.collection('articles').find(undefined, articleSchema);
     const error = await read().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'STRAPI_BAD_RESPONSE' });
-    expect((error as { issues: Array<{ path: string }> }).issues.map((i) => i.path)).toContain('data.0.title');
+    expect((error as { issues: Array<{ path: string }> }).issues.map((i) => i.path)).toContain(
+      'data.0.title',
+    );
     await read().catch(() => undefined);
     expect(fake.apiCalls).toBe(2);
   });
@@ -122,9 +130,13 @@ describe('results and tags', () => {
     const strapi = clientFor(fake);
     const articles = strapi.collection('articles');
     const bySlug = (slug: string) =>
-      articles.find({ filters: { slug: { $eq: slug } }, pagination: { page: 1, pageSize: 1 } }, articleSchema, {
-        typeTag: 'if-empty',
-      });
+      articles.find(
+        { filters: { slug: { $eq: slug } }, pagination: { page: 1, pageSize: 1 } },
+        articleSchema,
+        {
+          typeTag: 'if-empty',
+        },
+      );
     await bySlug('article-1');
     await bySlug('nope');
     expect(fake.apiCalls).toBe(2);
@@ -188,7 +200,9 @@ describe('results and tags', () => {
     const methods = fake.requests.map((r) => r.method);
     expect(methods.filter((m) => m === 'POST')).toHaveLength(1);
     expect(methods.filter((m) => m === 'PUT')).toHaveLength(1);
-    expect(fake.requests.find((r) => r.method === 'POST')?.body).toEqual({ data: { title: 'New', slug: 'new' } });
+    expect(fake.requests.find((r) => r.method === 'POST')?.body).toEqual({
+      data: { title: 'New', slug: 'new' },
+    });
   });
 
   it('cached results are frozen: callers cannot corrupt the cache', async () => {
@@ -227,7 +241,9 @@ describe('freshness and grace', () => {
     expect(stale.data[0]!.title).toBe('Article 1');
     await refreshed;
     // The refresh stored the new value (let its microtasks run without timing).
-    await expect.poll(async () => (await articles.find(undefined, articleSchema)).data[0]!.title).toBe('Updated');
+    await expect
+      .poll(async () => (await articles.find(undefined, articleSchema)).data[0]!.title)
+      .toBe('Updated');
     expect(fake.apiCalls).toBe(2);
   });
 
@@ -252,7 +268,8 @@ describe('two instances on one Redis', () => {
     const a = clientFor(fake, { cache });
     const b = clientFor(fake, { cache });
     expect(await Promise.all([a.ready(), b.ready()])).toEqual([true, true]);
-    const read = (client: typeof a) => client.collection('articles').findOne('doc1', undefined, articleSchema);
+    const read = (client: typeof a) =>
+      client.collection('articles').findOne('doc1', undefined, articleSchema);
 
     await read(a); // miss → Strapi, written to L2
     const l2Hit = nextEvent(b, 'cache');

@@ -5,7 +5,8 @@ import {
   parseRetryAfter,
   StrapiConfigError,
   StrapiError,
-  StrapiValidationError,
+  type StrapiValidationError,
+  webhookTags,
 } from '../src/index.ts';
 import { type FakeStrapi, startFakeStrapi } from '../src/testing/index.ts';
 import { articleSchema, clientFor, closeClients, TOKEN } from './helpers.ts';
@@ -47,7 +48,9 @@ describe('error envelope → typed errors', () => {
   it('keeps validation details and spots unique violations', () => {
     const error = errorFromResponse(
       400,
-      env(400, 'ValidationError', { errors: [{ path: ['email'], message: 'This attribute must be unique' }] }),
+      env(400, 'ValidationError', {
+        errors: [{ path: ['email'], message: 'This attribute must be unique' }],
+      }),
       ctx,
     ) as StrapiValidationError;
     expect(error.issues).toEqual([{ path: 'email', message: 'This attribute must be unique' }]);
@@ -117,7 +120,13 @@ describe('options', () => {
       breaker: { threshold: 5, halfOpenAfterMs: 10_000 },
       maxConcurrency: 32,
       maxQueue: 1_000,
-      cache: { enabled: true, ttlMs: 30_000, graceMs: 600_000, l1MaxItems: 5_000, staleWhileRevalidate: true },
+      cache: {
+        enabled: true,
+        ttlMs: 30_000,
+        graceMs: 600_000,
+        l1MaxItems: 5_000,
+        staleWhileRevalidate: true,
+      },
     });
     expect(strapi.status().redis).toBe('disabled');
     return strapi.close();
@@ -129,5 +138,47 @@ describe('options', () => {
     await expect(strapi.collection('articles').find(undefined, articleSchema)).rejects.toMatchObject({
       code: 'STRAPI_CLIENT_CLOSED',
     });
+  });
+});
+
+describe('webhookTags', () => {
+  const resolve = (uid: string) => ({ 'api::article.article': 'articles', article: 'articles' })[uid];
+  it('maps entry events to type + doc tags', () => {
+    for (const event of [
+      'entry.create',
+      'entry.update',
+      'entry.delete',
+      'entry.publish',
+      'entry.unpublish',
+    ]) {
+      expect(
+        webhookTags(
+          { event, model: 'article', uid: 'api::article.article', entry: { documentId: 'abc' } },
+          resolve,
+        ),
+      ).toEqual(['type:articles', 'doc:articles:abc']);
+    }
+  });
+  it('ignores media events and types that are not cached', () => {
+    expect(webhookTags({ event: 'media.create', entry: { documentId: 'x' } }, resolve)).toEqual([]);
+    expect(
+      webhookTags({ event: 'entry.update', uid: 'api::tag.tag', entry: { documentId: 'x' } }, resolve),
+    ).toEqual([]);
+  });
+  it('falls back to the model name', () => {
+    expect(webhookTags({ event: 'entry.create', model: 'article', entry: {} }, resolve)).toEqual([
+      'type:articles',
+    ]);
+  });
+});
+
+describe('redaction', () => {
+  it('does not expose a Redis password in options', async () => {
+    const strapi = createStrapiClient({
+      baseUrl: 'http://127.0.0.1:1337',
+      cache: { redisUrl: 'redis://user:hunter2@127.0.0.1:1' },
+    });
+    expect(JSON.stringify(strapi.options)).not.toContain('hunter2');
+    await strapi.close();
   });
 });

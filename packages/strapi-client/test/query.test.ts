@@ -33,7 +33,11 @@ describe('encodeQuery (Strapi 5 qs bracket syntax)', () => {
     ['fields', { fields: ['title', 'slug'] }, 'fields[0]=title&fields[1]=slug'],
     ['sort single', { sort: 'title:asc' }, 'sort=title%3Aasc'],
     ['sort list', { sort: ['publishedAt:desc', 'title'] }, 'sort[0]=publishedAt%3Adesc&sort[1]=title'],
-    ['page pagination', { pagination: { page: 2, pageSize: 10 } }, 'pagination[page]=2&pagination[pageSize]=10'],
+    [
+      'page pagination',
+      { pagination: { page: 2, pageSize: 10 } },
+      'pagination[page]=2&pagination[pageSize]=10',
+    ],
     [
       'offset pagination with count off',
       { pagination: { start: 20, limit: 10, withCount: false } },

@@ -1,6 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeStrapi, startFakeStrapi, startThrowawayRedis, type ThrowawayRedis } from '../src/testing/index.ts';
+import {
+  type FakeStrapi,
+  startFakeStrapi,
+  startThrowawayRedis,
+  type ThrowawayRedis,
+} from '../src/testing/index.ts';
 import { articleSchema, clientFor, closeClients, nextEvent, seedArticles } from './helpers.ts';
 
 // Uses a private redis-server (never the shared one) so it can be killed and restarted.
@@ -52,7 +57,11 @@ describe('Redis stopped mid-test', () => {
     await a.invalidateTags(['doc:articles:doc2']);
     expect((await one('doc2')).title).toBe('Article 2');
 
-    const cacheBack = nextEvent(a, 'redis', (event) => event.connection === 'cache' && event.state === 'ready');
+    const cacheBack = nextEvent(
+      a,
+      'redis',
+      (event) => event.connection === 'cache' && event.state === 'ready',
+    );
     const busBack = nextEvent(a, 'invalidate', (event) => event.source === 'resync');
     await redis.restart();
     await Promise.all([cacheBack, busBack]); // reconnected by itself; L1 was cleared (bus may have missed messages)
@@ -73,9 +82,34 @@ describe('Redis stopped mid-test', () => {
     const b = clientFor(fake, { cache: { redisUrl: redis.url, prefix } });
     expect(await b.ready()).toBe(true);
     const l2Hit = nextEvent(b, 'cache');
-    expect((await b.collection('articles').findOne('doc3', undefined, articleSchema)).title).toBe('Article 3');
+    expect((await b.collection('articles').findOne('doc3', undefined, articleSchema)).title).toBe(
+      'Article 3',
+    );
     expect(await l2Hit).toMatchObject({ result: 'hit', layer: 'l2' });
     expect(fake.apiCalls).toBe(callsBefore + 1);
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('Redis unreachable from the start', () => {
+  it('serves from Strapi + L1, ready() says false, nothing throws (fake Strapi)', async () => {
+    const fake = await startFakeStrapi({ collections: { articles: seedArticles(1) } });
+    const redis = await startThrowawayRedis();
+    await redis.close(); // a port where nothing listens any more
+    try {
+      const strapi = clientFor(fake, { cache: { redisUrl: redis.url, prefix: 'nowhere:' } });
+      expect(await strapi.ready(300)).toBe(false);
+      expect(strapi.status().redis).toBe('down');
+      const articles = strapi.collection('articles');
+      expect((await articles.find(undefined, articleSchema)).data).toHaveLength(1);
+      expect((await articles.find(undefined, articleSchema)).data).toHaveLength(1);
+      expect(fake.apiCalls).toBe(1);
+      await strapi.invalidateTags(['type:articles']);
+      await articles.find(undefined, articleSchema);
+      expect(fake.apiCalls).toBe(2);
+    } finally {
+      await closeClients();
+      await fake.close();
+    }
   });
 });

@@ -44,6 +44,15 @@ export function notFound(_req: Request, res: Response): void {
 }
 
 /**
+ * No route answers OPTIONS (there is no CORS here): without this, each Express router would
+ * answer its own automatic `200 GET, HEAD`, unlike everything else in the API.
+ */
+export function noAutomaticOptions(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === 'OPTIONS') notFound(req, res);
+  else next();
+}
+
+/**
  * The one error handler. 4xx pass through with their contract message; 5xx are logged with
  * the request and answered with the generic envelope (an ApiError's 5xx, e.g. 503 from the
  * content store, keeps its code and message). Never a stack, never Express's HTML page.

@@ -133,7 +133,12 @@ export class RedisLayer {
     if (!this.isReady) return;
     const keys = [this.entryKey(key), ...entry.t.map((tag) => this.tagKey(tag))];
     this.#scripts
-      .strapiCacheWrite(keys.length, ...keys, JSON.stringify({ v: entry.v, t: entry.t, c: entry.c, f: entry.f, s: entry.s }), Math.max(1, Math.ceil(ttlMs)))
+      .strapiCacheWrite(
+        keys.length,
+        ...keys,
+        JSON.stringify({ v: entry.v, t: entry.t, c: entry.c, f: entry.f, s: entry.s }),
+        Math.max(1, Math.ceil(ttlMs)),
+      )
       .catch((error: Error) => {
         this.#logger.debug({ err: error.message }, 'strapi-client: L2 write failed');
       });

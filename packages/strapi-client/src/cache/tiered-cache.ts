@@ -131,13 +131,19 @@ export class TieredCache {
     if (entry !== undefined) {
       const now = this.#now();
       if (now < entry.f) {
-        if (this.#events.has('cache')) this.#events.emit('cache', { result: 'hit', layer: 'l1', type: options.type });
+        if (this.#events.has('cache'))
+          this.#events.emit('cache', { result: 'hit', layer: 'l1', type: options.type });
         return Promise.resolve(entry);
       }
       if (now < entry.s && this.#swr) {
         this.#refreshInBackground(key, options);
         if (this.#events.has('cache')) {
-          this.#events.emit('cache', { result: 'stale', layer: 'l1', type: options.type, reason: 'revalidating' });
+          this.#events.emit('cache', {
+            result: 'stale',
+            layer: 'l1',
+            type: options.type,
+            reason: 'revalidating',
+          });
         }
         return Promise.resolve(entry);
       }
@@ -162,7 +168,13 @@ export class TieredCache {
       const remote = await this.#l2.get(key);
       const now = this.#now();
       if (remote && now < remote.s && (!stale || remote.c > stale.c)) {
-        const entry: CacheEntry = { v: deepFreeze(remote.v), t: remote.t, c: remote.c, f: remote.f, s: remote.s };
+        const entry: CacheEntry = {
+          v: deepFreeze(remote.v),
+          t: remote.t,
+          c: remote.c,
+          f: remote.f,
+          s: remote.s,
+        };
         // Not stored when a tag was invalidated while we were reading: then load fresh.
         if (this.#storeL1(key, entry, startSeq)) {
           if (now < entry.f) {
@@ -176,7 +188,12 @@ export class TieredCache {
     }
     if (stale && this.#swr) {
       this.#refreshInBackground(key, options);
-      this.#events.emit('cache', { result: 'stale', layer: staleLayer, type: options.type, reason: 'revalidating' });
+      this.#events.emit('cache', {
+        result: 'stale',
+        layer: staleLayer,
+        type: options.type,
+        reason: 'revalidating',
+      });
       return stale;
     }
     try {
@@ -238,7 +255,10 @@ export class TieredCache {
     if (this.#seq !== startSeq) {
       for (const tag of entry.t) {
         if ((this.#tagSeq.get(tag) ?? 0) > startSeq) {
-          this.#logger.debug({ tag }, 'strapi-client: not caching a value loaded before its tag was invalidated');
+          this.#logger.debug(
+            { tag },
+            'strapi-client: not caching a value loaded before its tag was invalidated',
+          );
           return false;
         }
       }

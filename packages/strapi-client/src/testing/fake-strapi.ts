@@ -138,7 +138,8 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
     publishedAt: stamp(),
     ...input,
   });
-  for (const [type, docs] of Object.entries(options.collections ?? {})) collections.set(type, docs.map(toDoc));
+  for (const [type, docs] of Object.entries(options.collections ?? {}))
+    collections.set(type, docs.map(toDoc));
   for (const [type, doc] of Object.entries(options.singles ?? {})) singles.set(type, toDoc(doc));
 
   const requests: FakeStrapiRequest[] = [];
@@ -153,7 +154,12 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
   const inFlightWaiters = new Set<() => void>();
   const sockets = new Set<Socket>();
 
-  const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     if (res.destroyed) return;
     if (body === undefined) {
       res.writeHead(status, headers);
@@ -165,7 +171,10 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
   };
 
   const handleApi = (req: FakeStrapiRequest, res: ServerResponse) => {
-    const parts = req.path.replace(/^\/api\/?/, '').split('/').filter(Boolean);
+    const parts = req.path
+      .replace(/^\/api\/?/, '')
+      .split('/')
+      .filter(Boolean);
     const [type, documentId] = parts as [string | undefined, string | undefined];
     if (!type) return send(res, 404, envelope(404, 'NotFoundError', 'Not Found'));
     const query = qs.parse(req.query, { depth: 10, arrayLimit: 200 }) as Record<string, unknown>;
@@ -193,7 +202,9 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
       for (const spec of [...sort].reverse()) {
         const [field, dir] = String(spec).split(':') as [string, string | undefined];
         const sign = dir?.toLowerCase() === 'desc' ? -1 : 1;
-        result = [...result].sort((a, b) => (String(a[field]) < String(b[field]) ? -sign : String(a[field]) > String(b[field]) ? sign : 0));
+        result = [...result].sort((a, b) =>
+          String(a[field]) < String(b[field]) ? -sign : String(a[field]) > String(b[field]) ? sign : 0,
+        );
       }
       const pagination = (query.pagination ?? {}) as Record<string, string>;
       const page = Math.max(1, Number(pagination.page ?? 1));
@@ -207,7 +218,9 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
     }
     if (req.method === 'GET') {
       const doc = docs.find((d) => d.documentId === documentId);
-      return doc ? send(res, 200, { data: doc, meta: {} }) : send(res, 404, envelope(404, 'NotFoundError', 'Not Found'));
+      return doc
+        ? send(res, 200, { data: doc, meta: {} })
+        : send(res, 404, envelope(404, 'NotFoundError', 'Not Found'));
     }
     if (req.method === 'POST' && !documentId) {
       const data = (req.body as { data?: Record<string, unknown> } | undefined)?.data;
@@ -256,7 +269,13 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
     } catch {
       body = text;
     }
-    const req: FakeStrapiRequest = { method: incoming.method ?? 'GET', path, query, headers: incoming.headers, body };
+    const req: FakeStrapiRequest = {
+      method: incoming.method ?? 'GET',
+      path,
+      query,
+      headers: incoming.headers,
+      body,
+    };
     requests.push(req);
     if (path === '/_health') return send(res, 204);
     apiCalls++;

@@ -32,7 +32,18 @@ function spawnRedis(port: number, timeoutMs: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -72,7 +83,9 @@ function killChild(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
-export async function startThrowawayRedis(options: { startTimeoutMs?: number } = {}): Promise<ThrowawayRedis> {
+export async function startThrowawayRedis(
+  options: { startTimeoutMs?: number } = {},
+): Promise<ThrowawayRedis> {
   const timeoutMs = options.startTimeoutMs ?? 10_000;
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {

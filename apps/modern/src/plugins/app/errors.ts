@@ -64,7 +64,7 @@ export function sendEnvelope(reply: FastifyReply, body: ErrorEnvelope): FastifyR
 }
 
 /**
- * One error handler and one not-found handler for the whole app. 4xx answers pass through with
+ * One error handler for the whole app (the not-found handler is plugins/app/not-found.ts). 4xx answers pass through with
  * their contract message; 5xx are logged with the request and answered generically (an
  * ApiError's 5xx, e.g. 503 from the content store, keeps its own code and message).
  */
@@ -79,7 +79,6 @@ export default fp(
       if (body.error.code === 'OVERLOADED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '10');
       return sendEnvelope(reply, body);
     });
-    fastify.setNotFoundHandler((_request, reply) => sendEnvelope(reply, errorBody('NOT_FOUND')));
   },
   { name: 'errors' },
 );
