@@ -31,7 +31,7 @@ RUN npm install --global --no-audit --no-fund --loglevel=error "pnpm@${PNPM_VERS
 WORKDIR /app
 COPY --from=prune /out/json/ ./
 RUN --mount=type=cache,id=pilot-pnpm-store,target=/pnpm-store \
-    pnpm install --prod --frozen-lockfile --filter "@pilot/cms..." \
+    pnpm install --prod --frozen-lockfile --filter-prod "@pilot/cms..." \
       --store-dir /pnpm-store --package-import-method copy
 COPY --from=prune /out/full/ ./
 # The admin panel build (apps/cms/build). Build-time placeholders only: the real secrets are

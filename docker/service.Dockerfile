@@ -44,7 +44,7 @@ WORKDIR /app
 # Manifests and the pruned lockfile first: this layer is rebuilt only when dependencies change.
 COPY --from=prune /out/json/ ./
 RUN --mount=type=cache,id=pilot-pnpm-store,target=/pnpm-store \
-    pnpm install --prod --frozen-lockfile --filter "${APP_PACKAGE}..." \
+    pnpm install --prod --frozen-lockfile --filter-prod "${APP_PACKAGE}..." \
       --store-dir /pnpm-store --package-import-method copy
 COPY --from=prune /out/full/ ./
 

@@ -15,6 +15,7 @@ import {
   writeBack,
 } from './config/overrides.ts';
 import { watchTable, type TableWatcher } from './config/watch.ts';
+import { ClusterOverrideStore, exposeWorkerRegistry, serveWorkerSnapshots } from './cluster.ts';
 import type { CapturedResponse } from './diff.ts';
 import { GatewayError, sendError, TableError } from './errors.ts';
 import { errorKind, type FallbackReason, mayFallback } from './fallback.ts';
@@ -58,6 +59,8 @@ export interface GatewayOptions {
   /** Process metrics (CPU, memory, event loop) in /metrics (default false). */
   defaultMetrics?: boolean;
   instanceId?: string;
+  /** This process is a node:cluster worker; the primary runs startClusterHub() (see cluster.ts). */
+  cluster?: boolean;
 }
 
 interface Ctx {
@@ -162,7 +165,16 @@ export class Gateway {
           this.instanceId,
           this.logger,
         )
-      : new MemoryOverrideStore(this.instanceId);
+      : options.cluster
+        ? new ClusterOverrideStore(this.instanceId)
+        : new MemoryOverrideStore(this.instanceId);
+    if (options.cluster) {
+      exposeWorkerRegistry(this.metrics.registry);
+      serveWorkerSnapshots((windowS) => ({
+        raws: this.metrics.rawWindows(windowS),
+        shadow: [...this.shadows.counts.entries()],
+      }));
+    }
     this.ownHeaders = new Set(['x-request-id']);
     this.forward = createForward({
       target: (req) => {

@@ -4,6 +4,6 @@ import pino, { type Logger } from 'pino';
 export function createLogger(level = 'info', options: { sync?: boolean } = {}): Logger {
   return pino(
     { level, base: { service: 'gateway' }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: 1, sync: options.sync ?? false, minLength: options.sync ? 0 : 4096 }),
+    pino.destination({ dest: 1, sync: options.sync ?? false }),
   );
 }

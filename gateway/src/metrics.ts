@@ -109,12 +109,14 @@ export class GatewayMetrics {
       help: 'Active health of a backend (1 up, 0 down)',
       labelNames: ['backend'],
       registers: r,
+      aggregator: 'min',
     });
     this.breaker = new Gauge({
       name: 'gateway_breaker_state',
       help: 'Breaker state per backend (0 closed, 1 half-open, 2 open)',
       labelNames: ['backend'],
       registers: r,
+      aggregator: 'max',
     });
     this.reloads = new Counter({
       name: 'gateway_table_reloads_total',
@@ -127,12 +129,14 @@ export class GatewayMetrics {
       help: 'The active route table (value 1)',
       labelNames: ['version', 'file_version'],
       registers: r,
+      aggregator: 'first',
     });
     this.weights = new Gauge({
       name: 'gateway_route_weight_percent',
       help: 'Effective weight of a backend on a route',
       labelNames: ['route', 'backend'],
       registers: r,
+      aggregator: 'first',
     });
     this.adminActions = new Counter({
       name: 'gateway_admin_actions_total',

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { startClusterHub } from './cluster.ts';
 import { readEnv } from './env.ts';
 import { createGateway } from './index.ts';
 import { createLogger } from './log.ts';
@@ -17,6 +18,7 @@ const workers = env.GATEWAY_WORKERS === 'auto' ? availableParallelism() : env.GA
 if (workers > 1 && cluster.isPrimary) {
   let stopping = false;
   logger.info({ workers }, 'starting gateway workers');
+  startClusterHub(logger);
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
@@ -52,6 +54,7 @@ if (workers > 1 && cluster.isPrimary) {
     defaultMetrics: true,
     sighup: true,
     watch: true,
+    cluster: cluster.isWorker,
   }).catch((error: Error) => {
     logger.fatal(error.message);
     logger.flush();

@@ -72,6 +72,9 @@ export const AGGREGATE_UPSTREAMS = {
   quote: 'AGGREGATE_QUOTE_URL',
 } as const;
 
+/** Above this p99 generator lag (ms) a run's numbers are flagged in the notes. */
+export const GENERATOR_LAG_WARN_MS = 100;
+
 export async function runCompare(options: CompareOptions = {}): Promise<CompareOutcome> {
   const mode = options.mode ?? 'full';
   const env = options.env ?? process.env;
@@ -194,6 +197,14 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
       );
     }
 
+    const lagged = runs.filter((r) => r.generatorLag.p99 > GENERATOR_LAG_WARN_MS);
+    if (lagged.length > 0) {
+      const worst = Math.max(...lagged.map((r) => r.generatorLag.p99));
+      notes.push(
+        `The load generator started iterations late (p99 lag up to ${formatMs(worst)}) in ${lagged.length} of ${runs.length} runs: ` +
+          'the machine was saturated, so those latencies describe the machine as much as the service. Re-run on a quieter machine or lower the rates.',
+      );
+    }
     const report: CompareReport = {
       tool: '@pilot/load-tests compare',
       mode,

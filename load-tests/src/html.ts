@@ -42,8 +42,8 @@ export function lineChart(options: {
   xMax: number;
 }): string {
   const w = 460;
-  const h = 220;
-  const m = { l: 52, r: 12, t: 26, b: 34 };
+  const h = 230;
+  const m = { l: 52, r: 12, t: 40, b: 34 };
   const yMax = niceMax(Math.max(0, ...options.series.flatMap((s) => s.points.map((p) => p[1]))));
   const xSpan = options.xMax - options.xMin || 1;
   const sx = (x: number) => m.l + ((x - options.xMin) / xSpan) * (w - m.l - m.r);
@@ -74,9 +74,9 @@ export function lineChart(options: {
         `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${s.color}"><title>${escapeHtml(s.name)}: ${fmtTick(y)}</title></circle>`,
       );
     }
-    const lx = w - m.r - (options.series.length - i) * 64;
-    parts.push(`<rect x="${lx}" y="7" width="10" height="10" fill="${s.color}"/>`);
-    parts.push(`<text x="${lx + 14}" y="16" class="lg">${escapeHtml(s.name)}</text>`);
+    const lx = m.l + i * 70;
+    parts.push(`<rect x="${lx}" y="23" width="9" height="9" fill="${s.color}"/>`);
+    parts.push(`<text x="${lx + 13}" y="31" class="lg">${escapeHtml(s.name)}</text>`);
   });
   return `<svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img">${parts.join('')}</svg>`;
 }

@@ -13,7 +13,10 @@ export const DEFAULT_PORT = 3001;
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadServiceConfig>;
   try {
-    config = loadServiceConfig({ ...process.env, PORT: process.env.LEGACY_PORT ?? process.env.PORT }, { port: DEFAULT_PORT });
+    config = loadServiceConfig(
+      { ...process.env, PORT: process.env.LEGACY_PORT ?? process.env.PORT },
+      { port: DEFAULT_PORT },
+    );
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`legacy: ${error.message}\n`);
@@ -34,7 +37,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     shuttingDown = true;
-    logger.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down: finishing in-flight requests');
+    logger.info(
+      { signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+      'shutting down: finishing in-flight requests',
+    );
     const { forced } = await running.close(config.SHUTDOWN_TIMEOUT_MS);
     if (forced) logger.warn('shutdown deadline hit: open connections were destroyed');
     await deps.close();

@@ -20,7 +20,11 @@ async function appWith(
   servers.push(weather, quote);
   const app = await startApp({
     ...options,
-    env: { AGGREGATE_WEATHER_URL: `${weather.url}/weather`, AGGREGATE_QUOTE_URL: `${quote.url}/quote`, ...options.env },
+    env: {
+      AGGREGATE_WEATHER_URL: `${weather.url}/weather`,
+      AGGREGATE_QUOTE_URL: `${quote.url}/quote`,
+      ...options.env,
+    },
   });
   servers.push(app);
   return app;
@@ -78,9 +82,13 @@ describe('GET /aggregate (legacy: one part after another)', () => {
   });
 
   it('answers 504 UPSTREAM_TIMEOUT when an upstream hangs past AGGREGATE_TIMEOUT_MS', async () => {
-    const app = await appWith(await startDelayedUpstream('weather'), await startDelayedUpstream('quote', { hang: true }), {
-      env: { AGGREGATE_TIMEOUT_MS: '300' },
-    });
+    const app = await appWith(
+      await startDelayedUpstream('weather'),
+      await startDelayedUpstream('quote', { hang: true }),
+      {
+        env: { AGGREGATE_TIMEOUT_MS: '300' },
+      },
+    );
     const envelope = expectEnvelope(await call(`${app.url}/aggregate`), 504, 'UPSTREAM_TIMEOUT');
     expect(envelope.error.details).toEqual({ missing: ['quote'] });
   });
@@ -95,7 +103,11 @@ describe('GET /aggregate (legacy: one part after another)', () => {
     content.latestArticles = async () => {
       throw new ApiError('SERVICE_UNAVAILABLE');
     };
-    const noArticles = await appWith(await startDelayedUpstream('weather'), await startDelayedUpstream('quote'), { content });
+    const noArticles = await appWith(
+      await startDelayedUpstream('weather'),
+      await startDelayedUpstream('quote'),
+      { content },
+    );
     const envelope = expectEnvelope(await call(`${noArticles.url}/aggregate`), 502, 'UPSTREAM_FAILED');
     expect(envelope.error.details).toEqual({ missing: ['articles'] });
   });

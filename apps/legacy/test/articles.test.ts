@@ -30,7 +30,9 @@ describe('GET /articles', () => {
   it('generates a request id when none (or a malformed one) is sent', async () => {
     const none = await fetch(`${app.url}/articles?pageSize=1`);
     expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const bad = await fetch(`${app.url}/articles?pageSize=1`, { headers: { 'x-request-id': 'has spaces and ; stuff' } });
+    const bad = await fetch(`${app.url}/articles?pageSize=1`, {
+      headers: { 'x-request-id': 'has spaces and ; stuff' },
+    });
     expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -64,7 +66,9 @@ describe('GET /articles', () => {
   it('answers the content store’s 503 as is', async () => {
     const content = createMemoryContent();
     content.listArticles = async () => {
-      throw new ApiError('SERVICE_UNAVAILABLE', { message: 'The content service is unavailable; retry later.' });
+      throw new ApiError('SERVICE_UNAVAILABLE', {
+        message: 'The content service is unavailable; retry later.',
+      });
     };
     const broken = await startApp({ content });
     try {

@@ -24,19 +24,34 @@ const me = (authorization?: string) =>
 
 describe('POST /auth/login', () => {
   it('answers a token pair, never cacheable', async () => {
-    const res = await call(`${app.url}/auth/login`, jsonPost({ username: 'demo', password: 'demo-password' }));
+    const res = await call(
+      `${app.url}/auth/login`,
+      jsonPost({ username: 'demo', password: 'demo-password' }),
+    );
     expect(res.status).toBe(200);
     expect(TokenPair.parse(res.body)).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
     expect(res.headers.get('cache-control')).toBe(HEADERS.privateCacheControl);
   });
 
   it('answers 401 INVALID_CREDENTIALS for a wrong password or unknown user', async () => {
-    expectEnvelope(await call(`${app.url}/auth/login`, jsonPost({ username: 'demo', password: 'nope' })), 401, 'INVALID_CREDENTIALS');
-    expectEnvelope(await call(`${app.url}/auth/login`, jsonPost({ username: 'ghost', password: 'x' })), 401, 'INVALID_CREDENTIALS');
+    expectEnvelope(
+      await call(`${app.url}/auth/login`, jsonPost({ username: 'demo', password: 'nope' })),
+      401,
+      'INVALID_CREDENTIALS',
+    );
+    expectEnvelope(
+      await call(`${app.url}/auth/login`, jsonPost({ username: 'ghost', password: 'x' })),
+      401,
+      'INVALID_CREDENTIALS',
+    );
   });
 
   it('answers 422 for a missing password and 415 for a non-JSON body', async () => {
-    expectEnvelope(await call(`${app.url}/auth/login`, jsonPost({ username: 'demo' })), 422, 'VALIDATION_FAILED');
+    expectEnvelope(
+      await call(`${app.url}/auth/login`, jsonPost({ username: 'demo' })),
+      422,
+      'VALIDATION_FAILED',
+    );
     const text = await call(`${app.url}/auth/login`, { method: 'POST', body: 'username=demo' });
     expectEnvelope(text, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
@@ -77,7 +92,9 @@ describe('GET /me', () => {
     const pair = await login();
     const res = await me(`Bearer ${pair.accessToken}`);
     expect(res.status).toBe(200);
-    expect(MeResponse.parse(res.body)).toEqual({ data: { id: 'user-demo', username: 'demo', name: 'Demo User' } });
+    expect(MeResponse.parse(res.body)).toEqual({
+      data: { id: 'user-demo', username: 'demo', name: 'Demo User' },
+    });
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect((await me(`bearer   ${pair.accessToken}`)).status).toBe(200);
   });

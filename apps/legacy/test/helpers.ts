@@ -2,7 +2,13 @@ import { request as httpRequest } from 'node:http';
 import { type AuthService, createAuthService } from '@pilot/auth';
 import { createMemoryContent, type MemoryContent } from '@pilot/content';
 import { ErrorEnvelope } from '@pilot/contracts';
-import { createHttpMetrics, createLogger, type HttpMetrics, loadServiceConfig, type ServiceConfig } from '@pilot/service-kit';
+import {
+  createHttpMetrics,
+  createLogger,
+  type HttpMetrics,
+  loadServiceConfig,
+  type ServiceConfig,
+} from '@pilot/service-kit';
 import { type TestRedis, useTestRedis } from '@pilot/test-kit';
 import { expect } from 'vitest';
 import { createApp, listen } from '../src/index.ts';
@@ -105,12 +111,23 @@ export function raw(
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: hostname, port, method: options.method ?? 'GET', path: options.path, headers: options.headers, agent: false },
+      {
+        host: hostname,
+        port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: options.headers,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
         res.on('error', reject);
       },
@@ -121,7 +138,11 @@ export function raw(
 }
 
 /** Asserts an error envelope of the given status (and code) with the contract's headers. */
-export function expectEnvelope(answer: { status: number; contentType: string | null | undefined; body: unknown }, status: number, code?: string) {
+export function expectEnvelope(
+  answer: { status: number; contentType: string | null | undefined; body: unknown },
+  status: number,
+  code?: string,
+) {
   expect(answer.status).toBe(status);
   expect(answer.contentType).toBe('application/json; charset=utf-8');
   const parsed = ErrorEnvelope.parse(answer.body);
@@ -140,7 +161,12 @@ export async function call(url: string, init: RequestInit = {}) {
   } catch {
     body = text;
   }
-  return { status: response.status, headers: response.headers, contentType: response.headers.get('content-type'), body };
+  return {
+    status: response.status,
+    headers: response.headers,
+    contentType: response.headers.get('content-type'),
+    body,
+  };
 }
 
 export const jsonPost = (body: unknown): RequestInit => ({

@@ -23,7 +23,10 @@ describe('operations', () => {
   it('GET /ready is 200 with the checks when Strapi and Redis are fine', async () => {
     const res = await call(`${app.url}/ready`);
     expect(res.status).toBe(200);
-    expect(ReadyResponse.parse(res.body)).toEqual({ status: 'ready', checks: { strapi: 'up', redis: 'disabled' } });
+    expect(ReadyResponse.parse(res.body)).toEqual({
+      status: 'ready',
+      checks: { strapi: 'up', redis: 'disabled' },
+    });
   });
 
   it('GET /ready is 503 NOT_READY with details.checks when a dependency is down', async () => {
@@ -54,9 +57,15 @@ describe('operations', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    expect(text).toContain('http_requests_total{method="GET",route="/articles/:slug",status="200",service="legacy"} 1');
-    expect(text).toContain('http_requests_total{method="GET",route="/articles/:slug",status="404",service="legacy"} 1');
-    expect(text).toContain('http_requests_total{method="GET",route="unmatched",status="404",service="legacy"} 1');
+    expect(text).toContain(
+      'http_requests_total{method="GET",route="/articles/:slug",status="200",service="legacy"} 1',
+    );
+    expect(text).toContain(
+      'http_requests_total{method="GET",route="/articles/:slug",status="404",service="legacy"} 1',
+    );
+    expect(text).toContain(
+      'http_requests_total{method="GET",route="unmatched",status="404",service="legacy"} 1',
+    );
     expect(text).toContain('http_request_duration_seconds_bucket');
     expect(text).not.toContain(slug);
   });

@@ -35,7 +35,11 @@ async function appWithGate() {
     config,
     logger: createLogger({ service: 'legacy', level: 'silent' }),
     content,
-    auth: createAuthService({ users: config.AUTH_USERS, jwtSecret: config.JWT_SECRET, issuer: config.JWT_ISSUER }),
+    auth: createAuthService({
+      users: config.AUTH_USERS,
+      jwtSecret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+    }),
   });
   const running = await listen(app, { host: '127.0.0.1', port: 0 });
   return { running, entered: entered.promise, release: () => gate.resolve() };
@@ -70,7 +74,8 @@ describe('server.ts (child process, SIGTERM)', () => {
   let child: ChildProcess | undefined;
   let strapi: TestServer | undefined;
   afterEach(async () => {
-    if (child && child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+    if (child && child.exitCode === null && child.signalCode === null && child.pid)
+      process.kill(child.pid, 'SIGKILL');
     await strapi?.close();
   });
 
@@ -87,7 +92,17 @@ describe('server.ts (child process, SIGTERM)', () => {
       const at = '2025-01-01T00:00:00.000Z';
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
-          data: [{ documentId: 'd1', title: 'T', slug: 't', summary: 'S', publishedAt: at, updatedAt: at, author: null }],
+          data: [
+            {
+              documentId: 'd1',
+              title: 'T',
+              slug: 't',
+              summary: 'S',
+              publishedAt: at,
+              updatedAt: at,
+              author: null,
+            },
+          ],
           meta: { pagination: { page: 1, pageSize: 25, pageCount: 1, total: 1 } },
         }),
       );
@@ -126,7 +141,9 @@ describe('server.ts (child process, SIGTERM)', () => {
         const seen = logs.find((l) => l.msg === msg);
         if (seen) return resolve(seen);
         waiters.push({ msg, done: resolve });
-        child?.once('exit', (code) => reject(new Error(`exited (${code}) before "${msg}": ${stderr.join('')}`)));
+        child?.once('exit', (code) =>
+          reject(new Error(`exited (${code}) before "${msg}": ${stderr.join('')}`)),
+        );
       });
 
     const listening = await logged('legacy listening');

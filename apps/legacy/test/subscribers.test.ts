@@ -14,7 +14,10 @@ afterAll(async () => {
 
 describe('POST /subscribers', () => {
   it('creates a subscriber (201, no-store) with the email lower-cased', async () => {
-    const res = await call(`${app.url}/subscribers`, jsonPost({ email: 'New.Reader@Example.com', name: ' Reader ' }));
+    const res = await call(
+      `${app.url}/subscribers`,
+      jsonPost({ email: 'New.Reader@Example.com', name: ' Reader ' }),
+    );
     expect(res.status).toBe(201);
     const body = SubscriberResponse.parse(res.body);
     expect(body.data).toMatchObject({ email: 'new.reader@example.com', name: 'Reader' });
@@ -62,7 +65,11 @@ describe('POST /subscribers', () => {
     };
     const down = await startApp({ content });
     try {
-      expectEnvelope(await call(`${down.url}/subscribers`, jsonPost({ email: 'a@b.co' })), 503, 'SERVICE_UNAVAILABLE');
+      expectEnvelope(
+        await call(`${down.url}/subscribers`, jsonPost({ email: 'a@b.co' })),
+        503,
+        'SERVICE_UNAVAILABLE',
+      );
     } finally {
       await down.close();
     }

@@ -78,19 +78,23 @@ interface Result {
 
 async function run(target: Target, scenario: Scenario, duration = seconds): Promise<Result> {
   let unexpected = 0;
-  const instance = autocannon({
-    url: `${target.url}${scenario.path}`,
-    method: scenario.method,
-    headers: scenario.headers,
-    body: scenario.body,
-    connections,
-    duration,
-  });
-  instance.on('response', (_client, statusCode) => {
-    if (statusCode !== scenario.status) unexpected += 1;
-  });
   const cpuBefore = await cpuSeconds(target);
-  const result = await instance;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `${target.url}${scenario.path}`,
+        method: scenario.method,
+        headers: scenario.headers,
+        body: scenario.body,
+        connections,
+        duration,
+      },
+      (error, done) => (error ? reject(error) : resolve(done)),
+    );
+    instance.on('response', (_client, statusCode) => {
+      if (statusCode !== scenario.status) unexpected += 1;
+    });
+  });
   const cpu = (await cpuSeconds(target)) - cpuBefore;
   return {
     rps: result.requests.average,
@@ -105,7 +109,9 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
 
 async function main() {
-  console.log(`bench: ${seconds}s per run, ${connections} connections, 1 s warm-up each; servers in child processes\n`);
+  console.log(
+    `bench: ${seconds}s per run, ${connections} connections, 1 s warm-up each; servers in child processes\n`,
+  );
   const targets: Partial<Record<Kind, Target>> = {};
   try {
     for (const kind of ['bare', 'modern', 'legacy'] as const) targets[kind] = await start(kind);
@@ -114,7 +120,9 @@ async function main() {
       await run(t[kind], scenario, 1); // warm-up (JIT, caches, keep-alive sockets)
       const r = await run(t[kind], scenario);
       if (r.unexpected > 0 || r.errors > 0) {
-        throw new Error(`${kind} ${scenario.name}: ${r.unexpected} answers were not ${scenario.status}, ${r.errors} errors`);
+        throw new Error(
+          `${kind} ${scenario.name}: ${r.unexpected} answers were not ${scenario.status}, ${r.errors} errors`,
+        );
       }
       return r;
     };
@@ -127,7 +135,15 @@ async function main() {
     }
 
     const print = (title: string, pick: (r: Result) => number) => {
-      const header = ['scenario', 'modern', 'legacy', 'modern/legacy', 'modern/bare', 'p99 modern', 'p99 legacy'];
+      const header = [
+        'scenario',
+        'modern',
+        'legacy',
+        'modern/legacy',
+        'modern/bare',
+        'p99 modern',
+        'p99 legacy',
+      ];
       const table = [
         header,
         ['bare node:http hello world', '', '', '', `(bare ${fmt(pick(bare))})`, `${bare.p99} ms`, ''],
@@ -143,14 +159,18 @@ async function main() {
       ];
       const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
       console.log(title);
-      for (const row of table) console.log(`  ${row.map((cell, i) => (cell ?? '').padEnd(widths[i] ?? 0)).join('  ')}`);
+      for (const row of table)
+        console.log(`  ${row.map((cell, i) => (cell ?? '').padEnd(widths[i] ?? 0)).join('  ')}`);
       const [, m, l] = rows[0] as [string, Result, Result];
       console.log(
         `  targets (issue 5): cached read ≥ 0.70× bare node:http → ${ratio(pick(m), pick(bare))}; ≥ 1.80× legacy → ${ratio(pick(m), pick(l))}\n`,
       );
     };
     print('requests/s (wall clock)', (r) => r.rps);
-    print('requests per CPU-second of the server process (what one core sustains; stable when the machine is shared)', (r) => r.perCore);
+    print(
+      'requests per CPU-second of the server process (what one core sustains; stable when the machine is shared)',
+      (r) => r.perCore,
+    );
   } finally {
     for (const target of Object.values(targets)) target?.child.disconnect();
   }

@@ -12,20 +12,30 @@ import { createLogger, loadServiceConfig } from '@pilot/service-kit';
 import { createApp as createModernApp } from '../src/index.ts';
 
 const kind = process.argv[2];
-const config = loadServiceConfig({ NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: 'bench-jwt-secret-0123456789abcdef-0123' }, { port: 0 });
+const config = loadServiceConfig(
+  { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: 'bench-jwt-secret-0123456789abcdef-0123' },
+  { port: 0 },
+);
 const logger = createLogger({ service: String(kind), level: config.LOG_LEVEL });
 const deps = () => ({
   config,
   logger,
   content: createMemoryContent(),
-  auth: createAuthService({ users: config.AUTH_USERS, jwtSecret: config.JWT_SECRET, issuer: config.JWT_ISSUER }),
+  auth: createAuthService({
+    users: config.AUTH_USERS,
+    jwtSecret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+  }),
 });
 
 let url: string;
 if (kind === 'bare') {
   const body = JSON.stringify({ hello: 'world' });
   const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -25,8 +25,12 @@ export interface RunningServer {
  * The only place that reads the environment and listens. MODERN_PORT wins over PORT (the
  * stack runs both services from one environment); the default is 3002.
  */
+export function configFrom(env: Record<string, string | undefined>): ServiceConfig {
+  return loadServiceConfig({ ...env, PORT: env.MODERN_PORT ?? env.PORT }, { port: DEFAULT_PORT });
+}
+
 export async function start(env: Record<string, string | undefined> = process.env): Promise<RunningServer> {
-  const config = loadServiceConfig({ ...env, PORT: env.MODERN_PORT ?? env.PORT }, { port: DEFAULT_PORT });
+  const config = configFrom(env);
   const logger = createLogger({ service: 'modern', level: config.LOG_LEVEL });
   const shared = createServiceDeps(config, logger, { service: 'modern' });
   const events: EventsHub = config.REDIS_URL
@@ -58,20 +62,32 @@ export async function start(env: Record<string, string | undefined> = process.en
   }
 }
 
-/** `node src/server.ts`: listen, and on SIGINT/SIGTERM/uncaught errors close with grace. */
+/**
+ * `node src/server.ts`: listen, and on SIGINT/SIGTERM/uncaught errors close with grace (a
+ * signal during start-up waits for the start to finish, then closes).
+ */
 async function main() {
-  let server: RunningServer;
+  let shutdownDelay: number;
   try {
-    server = await start();
+    shutdownDelay = configFrom(process.env).SHUTDOWN_TIMEOUT_MS;
   } catch (error) {
     console.error((error as Error).message);
     process.exit(1);
   }
-  closeWithGrace({ delay: server.config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
+  const starting = start();
+  closeWithGrace({ delay: shutdownDelay }, async ({ signal, err }) => {
+    const server = await starting.catch(() => undefined);
+    if (!server) return;
     if (err) server.app.log.error({ err }, 'shutting down after an error');
     else server.app.log.info({ signal }, 'shutting down');
     await server.close();
   });
+  try {
+    await starting;
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
 }
 
 if (import.meta.main) await main();

@@ -85,7 +85,10 @@ describe('modern app (inject, memory content)', () => {
   });
 
   describe('POST /subscribers', () => {
-    const post = (payload: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    const post = (
+      payload: unknown,
+      headers: Record<string, string> = { 'content-type': 'application/json' },
+    ) =>
       app.inject({
         method: 'POST',
         url: '/subscribers',
@@ -207,7 +210,9 @@ describe('modern app (inject, memory content)', () => {
       const res = await app.inject('/metrics');
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
-      expect(res.body).toContain('http_requests_total{method="GET",route="/articles/:slug",status="200",service="modern"}');
+      expect(res.body).toContain(
+        'http_requests_total{method="GET",route="/articles/:slug",status="200",service="modern"}',
+      );
       expect(res.body).toContain('route="unmatched",status="404"');
       expect(res.body).not.toContain(slug);
       expect(res.body).not.toContain('12345');
@@ -225,7 +230,10 @@ describe('modern app (inject, memory content)', () => {
     });
 
     it('URL longer than LIMITS.maxUrlLength → 414, on known and unknown routes', async () => {
-      for (const url of [`/articles?q=${'a'.repeat(LIMITS.maxUrlLength)}`, `/${'x'.repeat(LIMITS.maxUrlLength)}`]) {
+      for (const url of [
+        `/articles?q=${'a'.repeat(LIMITS.maxUrlLength)}`,
+        `/${'x'.repeat(LIMITS.maxUrlLength)}`,
+      ]) {
         const res = await app.inject(url);
         expect(res.statusCode).toBe(414);
         expect(res.json()).toEqual(errorBody('URI_TOO_LONG'));

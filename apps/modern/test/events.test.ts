@@ -14,7 +14,9 @@ const change = (documentId: string) => ({
 });
 
 async function listening(hub: EventsHub, heartbeatMs = 60_000) {
-  const app = createApp(testDeps({ events: hub, tuning: { underPressure: false, eventsHeartbeatMs: heartbeatMs } }));
+  const app = createApp(
+    testDeps({ events: hub, tuning: { underPressure: false, eventsHeartbeatMs: heartbeatMs } }),
+  );
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, url };
 }
@@ -65,7 +67,12 @@ describe('GET /events (real server, fetch stream reader)', () => {
     const message = await stream.next((m) => m.event === 'content.changed');
     expect(performance.now() - started).toBeLessThan(1000);
     const data = ContentChangedEvent.parse(JSON.parse(message.data as string));
-    expect(data).toMatchObject({ event: 'entry.update', model: 'article', documentId: 'doc-live', slug: 'slug-doc-live' });
+    expect(data).toMatchObject({
+      event: 'entry.update',
+      model: 'article',
+      documentId: 'doc-live',
+      slug: 'slug-doc-live',
+    });
     expect(message.id).toBe(data.id);
   });
 
@@ -76,9 +83,27 @@ describe('GET /events (real server, fetch stream reader)', () => {
   });
 
   it('resumes after Last-Event-ID from the backlog', async () => {
-    const first = await hub.publish({ event: 'entry.create', model: 'article', documentId: 'a', slug: null, at: 'now' });
-    const second = await hub.publish({ event: 'entry.update', model: 'article', documentId: 'b', slug: null, at: 'now' });
-    const third = await hub.publish({ event: 'entry.delete', model: 'article', documentId: 'c', slug: null, at: 'now' });
+    const first = await hub.publish({
+      event: 'entry.create',
+      model: 'article',
+      documentId: 'a',
+      slug: null,
+      at: 'now',
+    });
+    const second = await hub.publish({
+      event: 'entry.update',
+      model: 'article',
+      documentId: 'b',
+      slug: null,
+      at: 'now',
+    });
+    const third = await hub.publish({
+      event: 'entry.delete',
+      model: 'article',
+      documentId: 'c',
+      slug: null,
+      at: 'now',
+    });
     const stream = await openSse(`${url}/events`, { 'last-event-id': first.id });
     streams.push(stream);
     const a = await stream.next((m) => m.event === 'content.changed');

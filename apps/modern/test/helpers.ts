@@ -36,7 +36,11 @@ export function testDeps(
     config,
     logger: createLogger({ service: 'modern', level: config.LOG_LEVEL }),
     content: content ?? createMemoryContent(),
-    auth: createAuthService({ users: config.AUTH_USERS, jwtSecret: config.JWT_SECRET, issuer: config.JWT_ISSUER }),
+    auth: createAuthService({
+      users: config.AUTH_USERS,
+      jwtSecret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+    }),
     tuning: { underPressure: false },
     ...rest,
   };

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/index.ts';
 import { testDeps } from './helpers.ts';
 
-const modernRoutes = Object.entries(routes).filter(([, r]) => (r.services as readonly string[]).includes('modern'));
+const modernRoutes = Object.entries(routes).filter(([, r]) =>
+  (r.services as readonly string[]).includes('modern'),
+);
 const openapiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
 describe('GET /openapi.json and GET /docs', () => {
@@ -51,7 +53,12 @@ describe('GET /openapi.json and GET /docs', () => {
     }
     if ('query' in route) {
       const shape = Object.keys((route.query as { shape: object }).shape);
-      expect(params.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(shape.sort());
+      expect(
+        params
+          .filter((p) => p.in === 'query')
+          .map((p) => p.name)
+          .sort(),
+      ).toEqual(shape.sort());
     }
     if ('body' in route) {
       const body = operation.requestBody as OpenAPIV3_1.RequestBodyObject;
@@ -75,9 +82,8 @@ describe('GET /openapi.json and GET /docs', () => {
   it('documents errors as the one envelope and /me as bearer-protected', () => {
     const me = doc.paths?.['/me']?.get as OpenAPIV3_1.OperationObject;
     expect(me.security).toEqual([{ bearerAuth: [] }]);
-    const notFound = (doc.paths?.['/articles/{slug}']?.get?.responses?.[404] as OpenAPIV3_1.ResponseObject).content?.[
-      'application/json'
-    ]?.schema as OpenAPIV3_1.SchemaObject;
+    const response = doc.paths?.['/articles/{slug}']?.get?.responses?.[404] as OpenAPIV3_1.ResponseObject;
+    const notFound = response.content?.['application/json']?.schema as OpenAPIV3_1.SchemaObject;
     expect(notFound.required).toEqual(['error']);
   });
 

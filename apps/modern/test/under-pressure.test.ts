@@ -22,7 +22,11 @@ describe('load shedding (@fastify/under-pressure)', () => {
         expect(res.headers['x-request-id']).toBe('shed-1');
         expect(res.json()).toEqual(errorBody('OVERLOADED'));
       }
-      const post = await app.inject({ method: 'POST', url: '/subscribers', payload: { email: 'a@example.com' } });
+      const post = await app.inject({
+        method: 'POST',
+        url: '/subscribers',
+        payload: { email: 'a@example.com' },
+      });
       expect(post.statusCode).toBe(503);
       expect((await app.inject('/health')).statusCode).toBe(200);
       const metrics = await app.inject('/metrics');

@@ -37,7 +37,10 @@ function build(env: Record<string, string | undefined> = {}) {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 function signed(body: string, timestamp = nowSeconds(), secret = WEBHOOK_HMAC_SECRET) {
-  return { [HEADERS.webhookSignature]: signWebhook(secret, timestamp, body), [HEADERS.webhookTimestamp]: String(timestamp) };
+  return {
+    [HEADERS.webhookSignature]: signWebhook(secret, timestamp, body),
+    [HEADERS.webhookTimestamp]: String(timestamp),
+  };
 }
 
 describe('POST /webhooks/strapi', () => {
@@ -61,12 +64,15 @@ describe('POST /webhooks/strapi', () => {
     ]);
   });
 
-  it.each(['entry.create', 'entry.delete', 'entry.publish', 'entry.unpublish'])('%s invalidates too', async (event) => {
-    const { post, deps } = build();
-    const res = await post({ ...entryUpdate, event }, { [HEADERS.webhookSecret]: WEBHOOK_SECRET });
-    expect(res.statusCode).toBe(200);
-    expect(deps.content.invalidations).toHaveLength(1);
-  });
+  it.each(['entry.create', 'entry.delete', 'entry.publish', 'entry.unpublish'])(
+    '%s invalidates too',
+    async (event) => {
+      const { post, deps } = build();
+      const res = await post({ ...entryUpdate, event }, { [HEADERS.webhookSecret]: WEBHOOK_SECRET });
+      expect(res.statusCode).toBe(200);
+      expect(deps.content.invalidations).toHaveLength(1);
+    },
+  );
 
   it('other events (media.*) are acknowledged and invalidate nothing', async () => {
     const { post, deps, received } = build();
@@ -91,18 +97,43 @@ describe('POST /webhooks/strapi', () => {
     const body = JSON.stringify(entryUpdate);
     const cases: Array<[string, () => Record<string, string>, number, string]> = [
       ['no credentials', () => ({}), 401, 'UNAUTHORIZED'],
-      ['a wrong secret', () => ({ [HEADERS.webhookSecret]: 'wrong-secret-of-some-length' }), 401, 'UNAUTHORIZED'],
+      [
+        'a wrong secret',
+        () => ({ [HEADERS.webhookSecret]: 'wrong-secret-of-some-length' }),
+        401,
+        'UNAUTHORIZED',
+      ],
       ['a secret of another length', () => ({ [HEADERS.webhookSecret]: 'x' }), 401, 'UNAUTHORIZED'],
-      ['a signature by another key', () => signed(body, nowSeconds(), 'another-hmac-secret-0123456789'), 401, 'UNAUTHORIZED'],
+      [
+        'a signature by another key',
+        () => signed(body, nowSeconds(), 'another-hmac-secret-0123456789'),
+        401,
+        'UNAUTHORIZED',
+      ],
       [
         'a signature of another body',
         () => signed(JSON.stringify({ ...entryUpdate, event: 'entry.delete' })),
         401,
         'UNAUTHORIZED',
       ],
-      ['a timestamp outside the replay window', () => signed(body, nowSeconds() - LIMITS.webhookReplayWindowSeconds - 5), 401, 'UNAUTHORIZED'],
-      ['a timestamp in the future beyond the window', () => signed(body, nowSeconds() + LIMITS.webhookReplayWindowSeconds + 5), 401, 'UNAUTHORIZED'],
-      ['a malformed signature', () => ({ [HEADERS.webhookSignature]: 'sha256=zz', [HEADERS.webhookTimestamp]: String(nowSeconds()) }), 400, 'BAD_REQUEST'],
+      [
+        'a timestamp outside the replay window',
+        () => signed(body, nowSeconds() - LIMITS.webhookReplayWindowSeconds - 5),
+        401,
+        'UNAUTHORIZED',
+      ],
+      [
+        'a timestamp in the future beyond the window',
+        () => signed(body, nowSeconds() + LIMITS.webhookReplayWindowSeconds + 5),
+        401,
+        'UNAUTHORIZED',
+      ],
+      [
+        'a malformed signature',
+        () => ({ [HEADERS.webhookSignature]: 'sha256=zz', [HEADERS.webhookTimestamp]: String(nowSeconds()) }),
+        400,
+        'BAD_REQUEST',
+      ],
       [
         'a signature without timestamp',
         () => ({ [HEADERS.webhookSignature]: signWebhook(WEBHOOK_HMAC_SECRET, nowSeconds(), body) }),
@@ -111,7 +142,10 @@ describe('POST /webhooks/strapi', () => {
       ],
       [
         'a valid secret but a bad signature',
-        () => ({ [HEADERS.webhookSecret]: WEBHOOK_SECRET, ...signed(body, nowSeconds(), 'another-hmac-secret-0123456789') }),
+        () => ({
+          [HEADERS.webhookSecret]: WEBHOOK_SECRET,
+          ...signed(body, nowSeconds(), 'another-hmac-secret-0123456789'),
+        }),
         401,
         'UNAUTHORIZED',
       ],
@@ -164,7 +198,11 @@ describe('POST /webhooks/strapi', () => {
 
     it('with neither WEBHOOK_SECRET nor WEBHOOK_HMAC_SECRET configured, refuses everything (fail closed)', async () => {
       const { post, deps } = build({ WEBHOOK_SECRET: undefined, WEBHOOK_HMAC_SECRET: undefined });
-      const attempts: Array<Record<string, string>> = [{}, { [HEADERS.webhookSecret]: WEBHOOK_SECRET }, signed(body)];
+      const attempts: Array<Record<string, string>> = [
+        {},
+        { [HEADERS.webhookSecret]: WEBHOOK_SECRET },
+        signed(body),
+      ];
       for (const headers of attempts) {
         const res = await post(body, headers);
         expect(res.statusCode).toBe(401);
@@ -188,7 +226,10 @@ describe('webhook verifier', () => {
     for (let i = 0; i < 5; i++) {
       const ts = Math.floor(now / 1000);
       verifier.verify(
-        { [HEADERS.webhookSignature]: signWebhook(WEBHOOK_HMAC_SECRET, ts, body), [HEADERS.webhookTimestamp]: String(ts) },
+        {
+          [HEADERS.webhookSignature]: signWebhook(WEBHOOK_HMAC_SECRET, ts, body),
+          [HEADERS.webhookTimestamp]: String(ts),
+        },
         body,
       );
       now += 1000;
@@ -197,7 +238,10 @@ describe('webhook verifier', () => {
     now += (LIMITS.webhookReplayWindowSeconds + 10) * 1000;
     const ts = Math.floor(now / 1000);
     verifier.verify(
-      { [HEADERS.webhookSignature]: signWebhook(WEBHOOK_HMAC_SECRET, ts, body), [HEADERS.webhookTimestamp]: String(ts) },
+      {
+        [HEADERS.webhookSignature]: signWebhook(WEBHOOK_HMAC_SECRET, ts, body),
+        [HEADERS.webhookTimestamp]: String(ts),
+      },
       body,
     );
     expect(verifier.rememberedSignatures()).toBe(1);

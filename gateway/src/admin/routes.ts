@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors.ts';
+import { registerControlPage } from './page/index.ts';
 import type { AdminServer } from './server.ts';
-import { routeView, statsView, tableView } from './views.ts';
+import { collectStats, routeView, tableView } from './views.ts';
 
 /** The admin API. README.md#admin-api documents each endpoint's body and response. */
 export function registerAdminRoutes(admin: AdminServer): void {
@@ -14,7 +15,9 @@ export function registerAdminRoutes(admin: AdminServer): void {
     'GET',
     '/metrics',
     async ({ res }) => {
-      const text = await gw.metrics.registry.metrics();
+      const text = gw.options.cluster
+        ? await (await import('../cluster.ts')).collectClusterMetrics()
+        : await gw.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': gw.metrics.registry.contentType });
       res.end(text);
       return undefined;
@@ -113,7 +116,9 @@ export function registerAdminRoutes(admin: AdminServer): void {
     return sample;
   });
 
-  admin.route('GET', '/admin/stats', ({ query }) => statsView(gw, Number(query.get('window') ?? 10) || 10));
+  admin.route('GET', '/admin/stats', ({ query }) =>
+    collectStats(gw, Number(query.get('window') ?? 10) || 10),
+  );
 
   admin.route('GET', '/admin/backends', () =>
     Object.fromEntries([...gw.table.backends.keys()].map((name) => [name, gw.pool.get(name)!.view()])),
@@ -123,4 +128,6 @@ export function registerAdminRoutes(admin: AdminServer): void {
     const limit = Math.min(1000, Math.max(1, Number(query.get('limit') ?? 100) || 100));
     return { entries: await gw.store.recentAudit(limit) };
   });
+
+  registerControlPage(admin);
 }

@@ -1,5 +1,6 @@
 import type { Gateway } from '../gateway.ts';
 import { summarize, type RawWindow, MAX_WINDOW_S } from '../stats.ts';
+import type { ShadowCounts } from '../shadow.ts';
 import type { CompiledRoute } from '../table.ts';
 
 /** JSON shapes of the admin API (documented in README.md#admin-api). */
@@ -55,7 +56,13 @@ export async function tableView(gw: Gateway) {
 
 export type RawStats = Array<{ route: string; backend: string; raw: RawWindow }>;
 
-export function statsView(gw: Gateway, windowS: number, raws: RawStats = gw.metrics.rawWindows(windowS)) {
+export function statsView(
+  gw: Gateway,
+  windowS: number,
+  raws: RawStats = gw.metrics.rawWindows(windowS),
+  shadowCounts: Map<string, ShadowCounts> = gw.shadows.counts,
+  workers = 1,
+) {
   const w = Math.max(1, Math.min(MAX_WINDOW_S, Math.floor(windowS)));
   const t = gw.table;
   const byKey = new Map<string, RawWindow[]>();
@@ -72,7 +79,7 @@ export function statsView(gw: Gateway, windowS: number, raws: RawStats = gw.metr
     for (const r of raws) if (r.route === route.id) names.add(r.backend);
     const backends: Record<string, ReturnType<typeof summarize>> = {};
     for (const name of names) backends[name] = summarize(byKey.get(`${route.id}\u0000${name}`) ?? [], w, now);
-    const c = gw.shadows.counts.get(route.id);
+    const c = shadowCounts.get(route.id);
     const compared = c ? c.matched + c.mismatched : 0;
     return {
       id: route.id,
@@ -100,9 +107,31 @@ export function statsView(gw: Gateway, windowS: number, raws: RawStats = gw.metr
     generatedAt: new Date(now).toISOString(),
     windowSeconds: w,
     instance: gw.instanceId,
+    workers,
     tableVersion: t.version,
     inFlight: gw.inFlight,
     routes,
     backends: Object.fromEntries([...t.backends.keys()].map((name) => [name, gw.pool.get(name)!.view()])),
   };
+}
+
+/** Stats for every worker of this process group (cluster mode) or just this process. */
+export async function collectStats(gw: Gateway, windowS: number) {
+  if (!gw.options.cluster) return statsView(gw, windowS);
+  const { collectClusterStats } = await import('../cluster.ts');
+  const parts = await collectClusterStats(windowS);
+  const raws = parts.flatMap((p) => p.raws);
+  const shadow = new Map<string, ShadowCounts>();
+  for (const part of parts) {
+    for (const [route, c] of part.shadow) {
+      const acc = shadow.get(route) ?? { mirrored: 0, matched: 0, mismatched: 0, errors: 0, dropped: 0 };
+      acc.mirrored += c.mirrored;
+      acc.matched += c.matched;
+      acc.mismatched += c.mismatched;
+      acc.errors += c.errors;
+      acc.dropped += c.dropped;
+      shadow.set(route, acc);
+    }
+  }
+  return statsView(gw, windowS, raws, shadow, parts.length);
 }

@@ -4,3 +4,4 @@ export * from './interpolate.ts';
 export * from './k8s.ts';
 export * from './metrics.ts';
 export * from './repo.ts';
+export * from './recipe.ts';

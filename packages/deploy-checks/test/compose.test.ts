@@ -222,6 +222,37 @@ describe('docker-compose.yml project rules', () => {
   });
 });
 
+describe('edge (HAProxy) in front of the gateway replicas', () => {
+  const cfg = readFileSync(repoPath('docker/edge/haproxy.cfg'), 'utf8');
+  const lines = cfg.split('\n').map((l) => l.trim());
+  const gatewayArgs = (resolved.services.gateway!.build as { args: Record<string, string> }).args;
+
+  it('discovers every gateway replica by DNS and health-checks each on its admin /healthz', () => {
+    const templates = lines.filter((l) => l.startsWith('server-template'));
+    expect(templates.map((t) => t.split(/\s+/)[3])).toEqual(['gateway:8080', 'gateway:8081']);
+    for (const t of templates) {
+      const slots = Number(t.split(/\s+/)[2]!.split('-')[1]);
+      expect(slots).toBeGreaterThanOrEqual(replicasOf(resolved.services.gateway!) * 2);
+    }
+    expect(templates[0]).toContain(`check port ${gatewayArgs.HEALTH_PORT}`);
+    expect(lines.filter((l) => l.startsWith('option httpchk'))).toEqual([
+      `option httpchk GET ${gatewayArgs.HEALTH_PATH}`,
+      `option httpchk GET ${gatewayArgs.HEALTH_PATH}`,
+    ]);
+    expect(lines).toContain('nameserver dns 127.0.0.11:53');
+  });
+
+  it('binds the ports compose publishes, and its healthcheck probes its monitor URI', () => {
+    const binds = lines.filter((l) => l.startsWith('bind ')).map((l) => l.split(':')[1]);
+    const edge = resolved.services.edge!;
+    for (const p of publishedPorts('edge', edge)) expect(binds).toContain(p.containerPort);
+    const monitor = lines.find((l) => l.startsWith('monitor-uri'))!.split(/\s+/)[1];
+    const test = (edge.healthcheck!.test as string[]).join(' ');
+    expect(test).toContain(`:8404${monitor}`);
+    expect(binds).toContain('8404');
+  });
+});
+
 describe('docker-compose.yml environment', () => {
   const env = (name: string) => environmentOf(resolved.services[name]!);
 
@@ -263,8 +294,15 @@ describe('docker-compose.yml environment', () => {
     expect(gateway.GATEWAY_ADMIN_HOST).toBe('0.0.0.0');
     expect(gateway.GATEWAY_WRITE_BACK).toBe(false);
     expect(gateway.GATEWAY_WORKERS).toBe(1);
-    expect(resolved.services.gateway!.expose).toEqual([String(gateway.GATEWAY_PORT), String(gateway.GATEWAY_ADMIN_PORT)]);
-    const table = parseTable(readFileSync(repoPath('gateway/routes.yaml'), 'utf8'), 'routes.yaml', env('gateway'));
+    expect(resolved.services.gateway!.expose).toEqual([
+      String(gateway.GATEWAY_PORT),
+      String(gateway.GATEWAY_ADMIN_PORT),
+    ]);
+    const table = parseTable(
+      readFileSync(repoPath('gateway/routes.yaml'), 'utf8'),
+      'routes.yaml',
+      env('gateway'),
+    );
     const urls = Object.fromEntries([...table.backends].map(([name, spec]) => [name, spec.url.origin]));
     expect(urls).toEqual({ legacy: 'http://legacy:3001', modern: 'http://modern:3002' });
   });

@@ -176,6 +176,29 @@ function normalizePagination(raw: unknown, count: number): StrapiPagination {
   return { page: 1, pageSize: count, pageCount: count > 0 ? 1 : 0, total };
 }
 
+const TYPE_TAG_VARIANTS = [true, false, 'if-empty'] as const;
+
+/**
+ * Key builders per tag variant: results cached with different `typeTag` / `docTags` carry
+ * different tags, so they must not share an entry. Indexing (no string building) keeps the
+ * hot path free of extra concatenation. Prefixes look like `c:articles:` or `c:articles:t2d0:`.
+ */
+function tagVariantKeyers(prefix: string, defaultTypeTag: boolean) {
+  const keyers: Array<(params: object | undefined) => string> = [];
+  for (let t = 0; t < TYPE_TAG_VARIANTS.length; t++) {
+    for (let d = 0; d < 2; d++) {
+      const isDefault = TYPE_TAG_VARIANTS[t] === defaultTypeTag && d === 0;
+      keyers.push(createKeyer(isDefault ? prefix : `${prefix}t${t}d${d}:`));
+    }
+  }
+  return (params: object | undefined, cacheOptions: CacheOptions<unknown> | undefined) => {
+    const typeTag = cacheOptions?.typeTag ?? defaultTypeTag;
+    const t = typeTag === true ? 0 : typeTag === false ? 1 : 2;
+    const d = cacheOptions?.docTags === false ? 1 : 0;
+    return keyers[t * 2 + d]!(params);
+  };
+}
+
 function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
@@ -255,6 +278,7 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
       type,
       ttlMs: cacheOptions?.ttlMs ?? options.cache.ttlMs,
       graceMs: cacheOptions?.graceMs ?? options.cache.graceMs,
+      isGone: (error) => error instanceof StrapiNotFoundError,
       load: async () => {
         const raw = await fetchRaw();
         // Validate before caching: a payload that doesn't match is never stored.
@@ -371,12 +395,12 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
 
   function createCollection(type: string): CollectionClient {
     assertApiId(type, 'plural API id');
-    const listKey = createKeyer(`c:${type}:`);
-    const oneParamsKey = createKeyer('');
+    const listKey = tagVariantKeyers(`c:${type}:`, true);
+    const oneParamsKey = tagVariantKeyers('', false);
     return {
       type,
       find(params, schema, cacheOptions) {
-        const key = listKey(params);
+        const key = listKey(params, cacheOptions as CacheOptions<unknown> | undefined);
         const hit = fastHit(type, key, schema, cacheOptions);
         if (hit !== undefined) return Promise.resolve(hit);
         const path = apiPath(type);
@@ -392,7 +416,7 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
       },
       findOne(documentId, params, schema, cacheOptions) {
         if (!documentId) return Promise.reject(new TypeError('documentId is required'));
-        const key = `o:${type}:${documentId}:${oneParamsKey(params)}`;
+        const key = `o:${type}:${documentId}:${oneParamsKey(params, cacheOptions as CacheOptions<unknown> | undefined)}`;
         const hit = fastHit(type, key, schema, cacheOptions);
         if (hit !== undefined) return Promise.resolve(hit);
         const path = apiPath(type, documentId);
@@ -438,11 +462,11 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
   function createSingle(type: string): SingleTypeClient {
     assertApiId(type, 'singular API id');
     const path = apiPath(type);
-    const singleKey = createKeyer(`s:${type}:`);
+    const singleKey = tagVariantKeyers(`s:${type}:`, true);
     return {
       type,
       find(params, schema, cacheOptions) {
-        const key = singleKey(params);
+        const key = singleKey(params, cacheOptions as CacheOptions<unknown> | undefined);
         const hit = fastHit(type, key, schema, cacheOptions);
         if (hit !== undefined) return Promise.resolve(hit);
         return cachedRead(

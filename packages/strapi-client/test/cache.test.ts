@@ -112,6 +112,18 @@ describe('results and tags', () => {
     expect(fake.apiCalls).toBe(2);
   });
 
+  it('single type update and delete invalidate it (fake Strapi)', async () => {
+    fake = await startFakeStrapi({ singles: { homepage: { title: 'Welcome' } } });
+    const strapi = clientFor(fake);
+    const schema = z.object({ title: z.string() });
+    const homepage = strapi.single('homepage');
+    await homepage.find(undefined, schema);
+    expect(await homepage.update({ title: 'Hello' }, schema)).toEqual({ title: 'Hello' });
+    expect(await homepage.find(undefined, schema)).toEqual({ title: 'Hello' });
+    await homepage.delete();
+    await expect(homepage.find(undefined, schema)).rejects.toMatchObject({ code: 'STRAPI_NOT_FOUND' });
+  });
+
   it('a response that does not match the schema is a typed error and is not cached (fake Strapi)', async () => {
     fake = await startFakeStrapi({ collections: { articles: [{ documentId: 'x', title: 42 }] } });
     const strapi = clientFor(fake);
@@ -301,5 +313,22 @@ describe('two instances on one Redis', () => {
     await a.collection('articles').create({ title: 'Two', slug: 'two' }, articleSchema);
     await received;
     expect((await b.collection('articles').find(undefined, articleSchema)).data).toHaveLength(2);
+  });
+});
+
+describe('tag options are part of the key', () => {
+  it('a lookup cached with typeTag "if-empty" does not hand its tags to a plain find of the same query (fake Strapi)', async () => {
+    fake = await startFakeStrapi({ collections: { articles: seedArticles(2) } });
+    const strapi = clientFor(fake);
+    const articles = strapi.collection('articles');
+    const params = { filters: { slug: { $eq: 'article-1' } } };
+    await articles.find(params, articleSchema, { typeTag: 'if-empty' });
+    await articles.find(params, articleSchema);
+    expect(fake.apiCalls).toBe(2);
+    await strapi.invalidateTags(['type:articles']);
+    await articles.find(params, articleSchema, { typeTag: 'if-empty' }); // kept: found a document
+    expect(fake.apiCalls).toBe(2);
+    await articles.find(params, articleSchema); // dropped: carries type:articles
+    expect(fake.apiCalls).toBe(3);
   });
 });

@@ -187,3 +187,22 @@ describe('ping', () => {
     expect(await strapi.ping()).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
   });
 });
+
+describe('gone is not unavailable', () => {
+  it('a 404 on revalidation drops the entry instead of serving it stale (fake Strapi)', async () => {
+    fake = await startFakeStrapi({ collections: { articles: seedArticles(2) } });
+    const clock = manualClock();
+    const strapi = clientFor(fake, {
+      now: clock.now,
+      cache: { ttlMs: 1_000, graceMs: 60_000, staleWhileRevalidate: false },
+    });
+    const articles = strapi.collection('articles');
+    await articles.findOne('doc1', undefined, articleSchema);
+    fake.documents('articles').splice(0, 1);
+    clock.advance(5_000);
+    await expect(articles.findOne('doc1', undefined, articleSchema)).rejects.toMatchObject({
+      code: 'STRAPI_NOT_FOUND',
+    });
+    expect(strapi.status().l1Size).toBe(0);
+  });
+});

@@ -2,7 +2,12 @@ import { type ErrorEnvelope, HEADERS } from '@pilot/contracts';
 import type { Response } from 'express';
 
 /** JSON success answer with the route's cache policy (no-store unless a public read). */
-export function sendJson(res: Response, status: number, body: unknown, cache: 'public' | 'private' = 'private'): void {
+export function sendJson(
+  res: Response,
+  status: number,
+  body: unknown,
+  cache: 'public' | 'private' = 'private',
+): void {
   res
     .status(status)
     .set('cache-control', cache === 'public' ? HEADERS.publicReadCacheControl : HEADERS.privateCacheControl)

@@ -1,4 +1,9 @@
-import { type ErrorEnvelope, type RouteContract, VALIDATION_ORDER, validationErrorBody } from '@pilot/contracts';
+import {
+  type ErrorEnvelope,
+  type RouteContract,
+  VALIDATION_ORDER,
+  validationErrorBody,
+} from '@pilot/contracts';
 import type { Request } from 'express';
 import type { z } from 'zod';
 
@@ -8,7 +13,9 @@ type Parsed<R extends RouteContract> = {
   query: R['query'] extends z.ZodType ? z.output<R['query']> : undefined;
 };
 
-export type Validation<R extends RouteContract> = { ok: true; value: Parsed<R> } | { ok: false; error: ErrorEnvelope };
+export type Validation<R extends RouteContract> =
+  | { ok: true; value: Parsed<R> }
+  | { ok: false; error: ErrorEnvelope };
 
 /**
  * Hand validation, the Express way: each handler checks its request against the route's

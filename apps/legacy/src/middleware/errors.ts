@@ -34,7 +34,8 @@ export function envelopeFor(error: unknown): ErrorEnvelope {
   if (byType) return errorBody(byType);
   const status = typeof e?.status === 'number' ? e.status : e?.statusCode;
   // a 4xx from Express itself (e.g. a bad percent-encoding in a path parameter)
-  if (typeof status === 'number' && status >= 400 && status < 500) return errorBody(BY_STATUS[status] ?? 'BAD_REQUEST');
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return errorBody(BY_STATUS[status] ?? 'BAD_REQUEST');
   return errorBody('INTERNAL');
 }
 

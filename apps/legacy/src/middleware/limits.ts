@@ -6,10 +6,14 @@ export function urlLimit(req: Request, _res: Response, next: NextFunction): void
   next(req.url.length > LIMITS.maxUrlLength ? new ApiError('URI_TOO_LONG') : undefined);
 }
 
-/** A request that carries a body must say it is JSON (no body at all is left to validation). */
+/**
+ * A request that carries a body must say it is JSON. No body at all (no Transfer-Encoding, no
+ * or a zero Content-Length, as fetch sends for an empty POST) is left to validation (422).
+ */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
-  // req.is(): null when there is no body, false when the body's type is not JSON.
-  next(req.is('application/json') === false ? new ApiError('UNSUPPORTED_MEDIA_TYPE') : undefined);
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  next(hasBody && !req.is('application/json') ? new ApiError('UNSUPPORTED_MEDIA_TYPE') : undefined);
 }
 
 const parseJson = express.json({ limit: LIMITS.bodyLimitBytes, strict: true });

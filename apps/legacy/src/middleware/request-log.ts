@@ -15,7 +15,9 @@ export function requestLog(logger: Logger) {
       res.setHeader(HEADERS.requestId, id);
       return id;
     },
+    // every line of req.log carries `requestId` (the completion line also has req and res)
     customAttributeKeys: { reqId: 'requestId' },
+    quietReqLogger: true,
     customLogLevel(_req, res, error) {
       return error || res.statusCode >= 500 ? 'error' : 'info';
     },

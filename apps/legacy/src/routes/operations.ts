@@ -27,7 +27,11 @@ export function operationsRouter({ content }: AppDeps, metrics: HttpMetrics): Ro
 
   router.get('/metrics', async (_req, res) => {
     const text = await metrics.registry.metrics();
-    res.status(200).set('content-type', metrics.registry.contentType).set('cache-control', HEADERS.privateCacheControl).send(text);
+    res
+      .status(200)
+      .set('content-type', metrics.registry.contentType)
+      .set('cache-control', HEADERS.privateCacheControl)
+      .send(text);
   });
 
   return router;

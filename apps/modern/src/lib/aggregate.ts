@@ -40,7 +40,10 @@ export interface FanOutResult {
  * in meta.missing; when every part failed there is nothing to answer with, so it is an error
  * (504 if they all timed out, else 502), like legacy's.
  */
-export async function fanOut(loaders: Record<AggregatePart, PartLoader>, timeoutMs: number): Promise<FanOutResult> {
+export async function fanOut(
+  loaders: Record<AggregatePart, PartLoader>,
+  timeoutMs: number,
+): Promise<FanOutResult> {
   const settled = await Promise.allSettled(
     aggregateParts.map((part) => withDeadline(part, loaders[part], timeoutMs)),
   );
@@ -77,7 +80,10 @@ export async function fetchJson(
   signal: AbortSignal,
   requestId: string,
 ): Promise<unknown> {
-  const response = await fetchImpl(url, { signal, headers: { accept: 'application/json', 'x-request-id': requestId } });
+  const response = await fetchImpl(url, {
+    signal,
+    headers: { accept: 'application/json', 'x-request-id': requestId },
+  });
   if (!response.ok) {
     await response.body?.cancel().catch(() => {});
     throw new Error(`${url} answered ${response.status}`);

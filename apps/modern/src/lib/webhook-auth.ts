@@ -24,7 +24,11 @@ export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
   return timingSafeEqual(sha256(a), sha256(b));
 }
 
-export function signWebhook(hmacSecret: string, timestamp: number | string, rawBody: string | Buffer): string {
+export function signWebhook(
+  hmacSecret: string,
+  timestamp: number | string,
+  rawBody: string | Buffer,
+): string {
   return `sha256=${createHmac('sha256', hmacSecret).update(`${timestamp}.`).update(rawBody).digest('hex')}`;
 }
 
@@ -56,7 +60,8 @@ export function createWebhookVerifier(options: WebhookAuthOptions): WebhookVerif
 
   function verifySignature(hmacSecret: string, header: string, headers: WebhookHeaders, rawBody: Buffer) {
     const match = SIGNATURE.exec(header.trim());
-    if (!match?.[1]) throw new ApiError('BAD_REQUEST', { message: `Malformed ${HEADERS.webhookSignature} header.` });
+    if (!match?.[1])
+      throw new ApiError('BAD_REQUEST', { message: `Malformed ${HEADERS.webhookSignature} header.` });
     const timestamp = single(headers[HEADERS.webhookTimestamp])?.trim();
     if (!timestamp || !TIMESTAMP.test(timestamp)) {
       throw new ApiError('BAD_REQUEST', {
@@ -68,10 +73,12 @@ export function createWebhookVerifier(options: WebhookAuthOptions): WebhookVerif
     if (ageSeconds > windowSeconds) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
     const given = Buffer.from(match[1], 'hex');
     const expected = createHmac('sha256', hmacSecret).update(`${timestamp}.`).update(rawBody).digest();
-    if (!timingSafeEqual(sha256(given), sha256(expected))) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
+    if (!timingSafeEqual(sha256(given), sha256(expected)))
+      throw new ApiError('UNAUTHORIZED', { message: REJECTED });
     forgetExpired(nowMs);
     const key = match[1].toLowerCase();
-    if (seen.has(key)) throw new ApiError('UNAUTHORIZED', { message: 'This webhook delivery was already received.' });
+    if (seen.has(key))
+      throw new ApiError('UNAUTHORIZED', { message: 'This webhook delivery was already received.' });
     seen.set(key, (Number(timestamp) + windowSeconds) * 1000 + 1000);
   }
 

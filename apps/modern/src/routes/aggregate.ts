@@ -21,7 +21,10 @@ const aggregate: FastifyPluginAsyncZod = async (fastify) => {
     );
     if (body.meta.partial) {
       request.log.warn(
-        { missing: body.meta.missing, reasons: Object.fromEntries(Object.entries(failures).map(([k, v]) => [k, String(v)])) },
+        {
+          missing: body.meta.missing,
+          reasons: Object.fromEntries(Object.entries(failures).map(([k, v]) => [k, String(v)])),
+        },
         'aggregate answered partially',
       );
     }

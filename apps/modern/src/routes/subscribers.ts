@@ -6,10 +6,14 @@ import { schemaFor } from '../lib/route-schema.ts';
 const subscribers: FastifyPluginAsyncZod = async (fastify) => {
   const { content } = fastify.deps;
 
-  fastify.post(routes.createSubscriber.path, { schema: schemaFor(routes.createSubscriber) }, async (request, reply) => {
-    const subscriber = await content.createSubscriber(request.body);
-    return reply.code(201).send({ data: subscriber });
-  });
+  fastify.post(
+    routes.createSubscriber.path,
+    { schema: schemaFor(routes.createSubscriber) },
+    async (request, reply) => {
+      const subscriber = await content.createSubscriber(request.body);
+      return reply.code(201).send({ data: subscriber });
+    },
+  );
 };
 
 export default subscribers;

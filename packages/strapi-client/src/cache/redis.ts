@@ -144,6 +144,14 @@ export class RedisLayer {
       });
   }
 
+  /** Fire and forget. */
+  delete(key: string): void {
+    if (!this.isReady) return;
+    this.client.unlink(this.entryKey(key)).catch((error: Error) => {
+      this.#logger.debug({ err: error.message }, 'strapi-client: L2 delete failed');
+    });
+  }
+
   /** Deletes every entry carrying one of the tags. False when Redis could not be reached. */
   async invalidate(tags: string[]): Promise<boolean> {
     if (tags.length === 0) return true;

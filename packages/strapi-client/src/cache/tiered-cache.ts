@@ -22,6 +22,11 @@ export interface LoadOptions {
   graceMs: number;
   /** Loads the raw value from Strapi; returns it with the tags it should carry. */
   load: () => Promise<{ value: unknown; tags: string[] }>;
+  /**
+   * Errors that mean "this value is gone" (e.g. 404) rather than "Strapi is unwell": the
+   * entry is dropped instead of being served stale.
+   */
+  isGone?: (error: unknown) => boolean;
 }
 
 /**
@@ -99,12 +104,14 @@ export class TieredCache {
   /** Resolves when Redis (cache + bus) is connected and subscribed, or false after `timeoutMs`. */
   async ready(timeoutMs: number): Promise<boolean> {
     if (!this.#l2 || !this.#bus) return true;
-    const l2 = this.#l2;
-    const connected = new Promise<boolean>((resolve) => {
-      if (l2.isReady) return resolve(true);
-      l2.client.once('ready', () => resolve(true));
-    });
+    const client = this.#l2.client;
+    let onReady: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
+    const connected = new Promise<boolean>((resolve) => {
+      if (client.status === 'ready') return resolve(true);
+      onReady = () => resolve(true);
+      client.once('ready', onReady);
+    });
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
@@ -113,6 +120,7 @@ export class TieredCache {
       return await Promise.race([both, timedOut]);
     } finally {
       clearTimeout(timer);
+      if (onReady) client.off('ready', onReady);
     }
   }
 
@@ -187,7 +195,7 @@ export class TieredCache {
       }
     }
     if (stale && this.#swr) {
-      this.#refreshInBackground(key, options);
+      this.#refreshInBackground(key, options, true);
       this.#events.emit('cache', {
         result: 'stale',
         layer: staleLayer,
@@ -201,6 +209,10 @@ export class TieredCache {
       this.#events.emit('cache', { result: 'miss', type: options.type });
       return entry;
     } catch (error) {
+      if (options.isGone?.(error)) {
+        this.#drop(key);
+        throw error;
+      }
       if (stale && this.#now() < stale.s) {
         this.#logger.warn(
           { type: options.type, code: (error as { code?: string }).code },
@@ -234,12 +246,14 @@ export class TieredCache {
     return entry;
   }
 
-  #refreshInBackground(key: string, options: LoadOptions): void {
-    if (this.#refreshing.has(key) || this.#inflight.has(key)) return;
+  /** `fromLoad`: called by the in-flight load of this key itself, so don't skip because of it. */
+  #refreshInBackground(key: string, options: LoadOptions, fromLoad = false): void {
+    if (this.#refreshing.has(key) || (!fromLoad && this.#inflight.has(key))) return;
     this.#refreshing.add(key);
     const startSeq = this.#seq;
     this.#fetchAndStore(key, options, startSeq)
       .catch((error: unknown) => {
+        if (options.isGone?.(error)) this.#drop(key);
         this.#logger.debug(
           { type: options.type, code: (error as { code?: string }).code },
           'strapi-client: background revalidation failed',
@@ -273,6 +287,11 @@ export class TieredCache {
       keys.add(key);
     }
     return true;
+  }
+
+  #drop(key: string): void {
+    this.#l1.delete(key);
+    this.#l2?.delete(key);
   }
 
   #untag(key: string, entry: CacheEntry): void {

@@ -180,7 +180,11 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
     const query = qs.parse(req.query, { depth: 10, arrayLimit: 200 }) as Record<string, unknown>;
     const single = singles.get(type);
     if (single || (!collections.has(type) && options.singles && type in options.singles)) {
-      if (req.method === 'GET') return send(res, 200, { data: single, meta: {} });
+      if (req.method === 'GET') {
+        return single
+          ? send(res, 200, { data: single, meta: {} })
+          : send(res, 404, envelope(404, 'NotFoundError', 'Not Found'));
+      }
       if (req.method === 'PUT') {
         const data = (req.body as { data?: Record<string, unknown> } | undefined)?.data;
         if (!data) return send(res, 400, envelope(400, 'ValidationError', 'Missing "data" payload'));

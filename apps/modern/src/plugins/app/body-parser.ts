@@ -46,17 +46,6 @@ export default fp(
         }
       },
     );
-
-    // Fastify skips parsing for `content-length: 0` without a content type; legacy (type-is)
-    // counts that as a body of no declared type → 415. A request with no body at all is left
-    // to validation (see lib/validation.ts for how it reaches zod).
-    fastify.addHook('preValidation', (request, _reply, done) => {
-      const emptyUntyped =
-        request.body === undefined &&
-        request.headers['content-type'] === undefined &&
-        request.headers['content-length'] !== undefined;
-      done(emptyUntyped && request.routeOptions.schema?.body ? new ApiError('UNSUPPORTED_MEDIA_TYPE') : undefined);
-    });
   },
   { name: 'body-parser' },
 );

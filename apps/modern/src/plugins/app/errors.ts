@@ -57,10 +57,7 @@ export function envelopeFor(error: unknown): ErrorEnvelope {
 
 /** Writes an envelope pre-serialised, so no response schema or serializer can reshape it. */
 export function sendEnvelope(reply: FastifyReply, body: ErrorEnvelope): FastifyReply {
-  return reply
-    .code(body.error.status)
-    .header('content-type', HEADERS.contentType)
-    .send(JSON.stringify(body));
+  return reply.code(body.error.status).header('content-type', HEADERS.contentType).send(JSON.stringify(body));
 }
 
 /**
@@ -76,7 +73,8 @@ export default fp(
         if (error instanceof ApiError) request.log.warn({ err: error }, 'request failed upstream');
         else request.log.error({ err: error, req: request }, 'request failed');
       }
-      if (body.error.code === 'OVERLOADED' && !reply.hasHeader('retry-after')) reply.header('retry-after', '10');
+      if (body.error.code === 'OVERLOADED' && !reply.hasHeader('retry-after'))
+        reply.header('retry-after', '10');
       return sendEnvelope(reply, body);
     });
   },

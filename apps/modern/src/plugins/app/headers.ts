@@ -20,7 +20,10 @@ export default fp(
       reply.header(HEADERS.requestId, request.id);
       if (!reply.hasHeader('cache-control')) {
         const publicRead = reply.statusCode < 400 && request.routeOptions.config.publicRead === true;
-        reply.header('cache-control', publicRead ? HEADERS.publicReadCacheControl : HEADERS.privateCacheControl);
+        reply.header(
+          'cache-control',
+          publicRead ? HEADERS.publicReadCacheControl : HEADERS.privateCacheControl,
+        );
       }
       done(null, payload);
     });

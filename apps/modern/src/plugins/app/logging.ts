@@ -11,10 +11,15 @@ export class RequestLogController extends LogController {
 
   override incomingRequest(): void {}
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
     if (this.isLogDisabled(request)) return;
     const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
-    if (error || reply.statusCode >= 500) reply.log.error(error ? { ...fields, err: error } : fields, 'request errored');
+    if (error || reply.statusCode >= 500)
+      reply.log.error(error ? { ...fields, err: error } : fields, 'request errored');
     else reply.log.info(fields, 'request completed');
   }
 }

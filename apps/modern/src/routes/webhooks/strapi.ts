@@ -14,7 +14,10 @@ const CONTENT_EVENTS = new Set<string>(webhookEvents);
  */
 const strapiWebhook: FastifyPluginAsyncZod = async (fastify) => {
   const { content, config, events } = fastify.deps;
-  const verifier = createWebhookVerifier({ secret: config.WEBHOOK_SECRET, hmacSecret: config.WEBHOOK_HMAC_SECRET });
+  const verifier = createWebhookVerifier({
+    secret: config.WEBHOOK_SECRET,
+    hmacSecret: config.WEBHOOK_HMAC_SECRET,
+  });
 
   // encapsulated: only this plugin's route sees the raw-body parser
   fastify.removeAllContentTypeParsers();

@@ -1,0 +1,114 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+/**
+ * `pnpm bench`: the gateway's throughput as a ratio of hitting the backend directly, and its
+ * added p50/p99, side by side with two bare proxies in the same run: http-proxy-middleware on
+ * node:http with nothing else, and @fastify/http-proxy (undici). Every participant runs in its
+ * own process on 127.0.0.1; each measurement is bounded in time (BENCH_SECONDS, default 5).
+ *
+ *   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 pnpm --filter @pilot/gateway bench
+ */
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const serversFile = fileURLToPath(new URL('./servers.ts', import.meta.url));
+const children: ChildProcess[] = [];
+
+function spawn(role: string, target?: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(serversFile, target ? [role, target] : [role], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+    child.once('message', (m) => {
+      const port = String(m).split(' ')[1];
+      resolve({ child, url: `http://127.0.0.1:${port}` });
+    });
+  });
+}
+
+async function load(url: string, duration: number) {
+  return autocannon({ url, connections, pipelining: 1, duration, method: 'GET' });
+}
+
+interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** CPU time (user + system) the participant spent per request, in µs. */
+  cpuUs: number;
+}
+
+function cpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const s = String(m);
+      if (!s.startsWith('cpu ')) return;
+      child.off('message', on);
+      resolve(Number(s.slice(4)));
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
+async function measure(name: string, url: string, child: ChildProcess): Promise<Row> {
+  if (warmup > 0) await load(url, warmup);
+  const before = await cpu(child);
+  const r = await load(url, seconds);
+  const used = (await cpu(child)) - before;
+  return {
+    name,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+    cpuUs: used / Math.max(1, r.requests.total),
+  };
+}
+
+try {
+  const backend = await spawn('backend');
+  const path = '/articles/hello-world';
+  const rows: Row[] = [];
+  rows.push(await measure('backend directly', backend.url + path, backend.child));
+  for (const [role, label] of [
+    ['bare-hpm', 'bare http-proxy-middleware (node:http)'],
+    ['fastify-http-proxy', 'bare @fastify/http-proxy (undici)'],
+    ['gateway-no-log', 'gateway, access log off'],
+    ['gateway', 'gateway, full (access log on)'],
+  ] as const) {
+    const p = await spawn(role, backend.url);
+    rows.push(await measure(label, p.url + path, p.child));
+    p.child.kill('SIGTERM');
+  }
+  const direct = rows[0]!;
+  const hpm = rows[1]!;
+  const fst = rows[2]!;
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  console.log(`\n${seconds}s per run, ${connections} connections, GET ${path}, node ${process.version}\n`);
+  console.log(
+    `${'participant'.padEnd(40)}${pad('req/s', 10)}${pad('×direct', 9)}${pad('×hpm', 7)}${pad('×fastify', 10)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p50', 7)}${pad('+p99', 7)}${pad('errors', 8)}${pad('CPU µs/req', 12)}`,
+  );
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(40)}${pad(Math.round(r.rps), 10)}${pad((r.rps / direct.rps).toFixed(3), 9)}${pad((r.rps / hpm.rps).toFixed(2), 7)}${pad((r.rps / fst.rps).toFixed(2), 10)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.p50 - direct.p50, 7)}${pad(r.p99 - direct.p99, 7)}${pad(r.errors, 8)}${pad(r.cpuUs.toFixed(1), 12)}`,
+    );
+  }
+  console.log(
+    "\nCPU µs/req is the participant's own CPU time per request (the proxy process only, not the backend):\n" +
+      'on a busy machine it is the steadier comparison; req/s assumes the cores are free.',
+  );
+  const gw = rows[rows.length - 1]!;
+  console.log(
+    `\ngateway: ${(gw.rps / direct.rps).toFixed(3)}× the backend alone, ${(gw.rps / hpm.rps).toFixed(2)}× bare http-proxy-middleware (target ≥ 0.9), ${(gw.rps / fst.rps).toFixed(2)}× bare @fastify/http-proxy (stretch ≥ 1.0); adds ${gw.p50 - direct.p50} ms p50, ${gw.p99 - direct.p99} ms p99`,
+  );
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+}

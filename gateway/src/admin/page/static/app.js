@@ -1,0 +1,848 @@
+// The migration control page: plain DOM, no framework, no build step. Everything it shows
+// comes from the token-protected admin API; every change goes through it too (the server
+// checks the token, applies the change on every instance and writes the audit log).
+'use strict';
+
+(() => {
+  const POLL_MS = 1000;
+  const SLOW_EVERY = 5; // audit and cache every 5th poll
+  const RING = 60; // polls kept per route × backend for the sparklines
+
+  const $ = (id) => document.getElementById(id);
+  const store = window.sessionStorage;
+
+  const state = {
+    token: store.getItem('pilot.adminToken') || '',
+    who: store.getItem('pilot.adminUser') || '',
+    windowS: Number(store.getItem('pilot.window') || 10),
+    table: null,
+    stats: null,
+    signature: '',
+    rings: new Map(),
+    cachePrev: null,
+    cache: null,
+    ticks: 0,
+    pollError: '',
+    actionError: '',
+    busy: false,
+    timer: 0,
+    ticking: false,
+    again: false,
+    builtVersion: '',
+  };
+
+  // ------------------------------------------------------------------ small DOM helpers
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') node.className = v;
+      else if (k === 'text') node.textContent = v;
+      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  const SVG = 'http://www.w3.org/2000/svg';
+  function sparkline(values, label) {
+    const w = 84;
+    const h = 22;
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
+    svg.setAttribute('width', String(w));
+    svg.setAttribute('height', String(h));
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('class', 'spark');
+    const nums = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+    const max = Math.max(0, ...nums);
+    const min = 0;
+    const title = document.createElementNS(SVG, 'title');
+    title.textContent =
+      nums.length === 0
+        ? `${label}: no data yet`
+        : `${label}: last ${fmt(nums[nums.length - 1])}, max ${fmt(max)} over ${nums.length} polls`;
+    svg.append(title);
+    svg.setAttribute('aria-label', title.textContent);
+    const base = document.createElementNS(SVG, 'line');
+    base.setAttribute('x1', '0');
+    base.setAttribute('x2', String(w));
+    base.setAttribute('y1', String(h - 1));
+    base.setAttribute('y2', String(h - 1));
+    base.setAttribute('class', 'spark-base');
+    svg.append(base);
+    if (values.length > 1) {
+      const step = w / (RING - 1);
+      const offset = w - (values.length - 1) * step;
+      const pts = values.map((v, i) => {
+        const y = typeof v === 'number' && max > min ? h - 2 - ((v - min) / (max - min)) * (h - 4) : h - 2;
+        return `${(offset + i * step).toFixed(1)},${y.toFixed(1)}`;
+      });
+      const line = document.createElementNS(SVG, 'polyline');
+      line.setAttribute('points', pts.join(' '));
+      line.setAttribute('class', 'spark-line');
+      svg.append(line);
+    }
+    return svg;
+  }
+
+  function fmt(n) {
+    if (n === null || n === undefined || Number.isNaN(n)) return '–';
+    if (n === 0) return '0';
+    if (Math.abs(n) < 10) return n.toFixed(2);
+    if (Math.abs(n) < 100) return n.toFixed(1);
+    return String(Math.round(n));
+  }
+  const pct = (r) => (r === null || r === undefined ? '–' : `${(r * 100).toFixed(1)}%`);
+  const time = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour12: false }) : '–');
+  const weightsText = (w) =>
+    Object.entries(w || {})
+      .map(([b, v]) => `${b} ${v}`)
+      .join(' / ');
+
+  function announce(text) {
+    const s = $('status');
+    s.textContent = '';
+    // a fresh text node so screen readers announce repeated messages too
+    setTimeout(() => {
+      s.textContent = text;
+    }, 30);
+  }
+
+  function renderError() {
+    const box = $('error');
+    const text = state.actionError || state.pollError;
+    if (box.textContent !== text) box.textContent = text;
+    box.hidden = !text;
+  }
+
+  // ------------------------------------------------------------------ the admin API
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(`${status} ${code}: ${message}`);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { accept: 'application/json' };
+    // No token → the request still goes out and the server refuses it (401): the page never
+    // decides on its own what is allowed.
+    if (state.token) headers.authorization = `Bearer ${state.token}`;
+    if (state.who) headers['x-admin-user'] = state.who;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    if (!res.ok) {
+      const e = (json && json.error) || {};
+      const hint = res.status === 401 ? ' (enter a valid admin token)' : '';
+      throw new ApiError(res.status, e.code || res.statusText, (e.message || 'request failed') + hint);
+    }
+    return json;
+  }
+
+  // ------------------------------------------------------------------ table structure
+
+  function routeBackends(route, statsRoute) {
+    const names = new Set(Object.keys(route.weights));
+    if (route.migration) {
+      names.add(route.migration.from);
+      names.add(route.migration.to);
+    }
+    if (route.fallback) names.add(route.fallback);
+    if (statsRoute) for (const b of Object.keys(statsRoute.backends)) names.add(b);
+    return [...names];
+  }
+
+  function modeOf(route) {
+    const live = Object.values(route.weights).filter((w) => w > 0).length;
+    const modes = [live > 1 ? 'split' : 'backend'];
+    if (route.shadow) modes.push('shadow');
+    if (route.fallback) modes.push('fallback');
+    return modes;
+  }
+
+  function structureOf(table, stats) {
+    const byId = new Map((stats ? stats.routes : []).map((r) => [r.id, r]));
+    return JSON.stringify([
+      table.version,
+      table.routes.map((r) => [r.id, routeBackends(r, byId.get(r.id))]),
+    ]);
+  }
+
+  function ring(key) {
+    let r = state.rings.get(key);
+    if (!r) {
+      r = { rps: [], p99: [] };
+      state.rings.set(key, r);
+    }
+    return r;
+  }
+  const push = (arr, v) => {
+    arr.push(v);
+    if (arr.length > RING) arr.shift();
+  };
+
+  function renderMeta() {
+    const t = state.table;
+    if (!t) return;
+    $('table-version').textContent = t.version;
+    $('table-label').textContent = t.label === null || t.label === undefined ? '–' : String(t.label);
+    $('table-loaded').textContent = time(t.loadedAt);
+    $('table-instance').textContent = t.instance;
+    const p = t.persistence || {};
+    $('table-persistence').textContent =
+      `${p.redis ? 'Redis (every instance)' : 'this process only'}${p.file ? ' + written to the table file' : ''}`;
+    if (t.lastReload && !t.lastReload.ok) {
+      state.pollError = `Last table reload was refused (${t.lastReload.reason}): ${t.lastReload.error}. The previous table keeps serving.`;
+    }
+  }
+
+  function buildRoutes() {
+    const t = state.table;
+    const byId = new Map((state.stats ? state.stats.routes : []).map((r) => [r.id, r]));
+    const focused = document.activeElement && document.activeElement.id;
+    // typed-in weights survive a rebuild while the table stays the same version
+    const typed = new Map();
+    if (state.builtVersion === t.version) {
+      for (const input of document.querySelectorAll('#routes input[data-backend]')) typed.set(input.id, input.value);
+    }
+    const groups = [];
+    const keep = new Set();
+    for (const route of t.routes) {
+      const backends = routeBackends(route, byId.get(route.id));
+      const n = backends.length;
+      const group = el('tbody', { 'data-route-group': route.id });
+      groups.push(group);
+      backends.forEach((b, i) => {
+        keep.add(`${route.id}\u0000${b}`);
+        const tr = el('tr', {
+          class: i === 0 ? 'route-first' : undefined,
+          'data-route': route.id,
+          'data-backend': b,
+        });
+        if (i === 0) {
+          tr.append(
+            el(
+              'th',
+              { scope: 'rowgroup', rowspan: n, class: 'route' },
+              el('span', { class: 'route-id', text: route.id }),
+              el('span', { class: 'paths', text: route.paths.join(', ') }),
+              el('span', { class: 'methods', text: route.methods ? route.methods.join(' ') : 'any method' }),
+            ),
+            el('td', { rowspan: n, class: 'mode' }, modeCell(route)),
+          );
+        }
+        const w = route.weights[b];
+        const role =
+          route.migration && route.migration.to === b
+            ? 'new'
+            : route.migration && route.migration.from === b
+              ? 'old'
+              : null;
+        tr.append(
+          el(
+            'td',
+            { class: 'backend' },
+            el('span', { class: 'dot', 'data-health': b, 'aria-hidden': 'true' }),
+            b,
+            role ? el('span', { class: `tag tag-${role}`, text: role }) : null,
+            route.fallback === b ? el('span', { class: 'tag', text: 'fallback' }) : null,
+          ),
+          el('td', { class: 'num weight', 'data-cell': 'weight', text: w === undefined ? '–' : `${w}%` }),
+          el('td', { class: 'num', 'data-cell': 'rps', text: '–' }),
+          el('td', { 'data-cell': 'rps-spark' }),
+          el('td', { class: 'num', 'data-cell': 'p50', text: '–' }),
+          el('td', { class: 'num', 'data-cell': 'p99', text: '–' }),
+          el('td', { 'data-cell': 'p99-spark' }),
+          el('td', { class: 'num', 'data-cell': 'errors', text: '–' }),
+        );
+        if (i === 0) tr.append(el('td', { rowspan: n, class: 'actions' }, actionsCell(route, backends)));
+        group.append(tr);
+      });
+    }
+    for (const key of [...state.rings.keys()]) if (!keep.has(key)) state.rings.delete(key);
+    const tableEl = $('routes');
+    for (const old of tableEl.querySelectorAll('tbody')) old.remove();
+    tableEl.append(...groups);
+    state.builtVersion = t.version;
+    for (const [id, value] of typed) {
+      const input = document.getElementById(id);
+      if (input) input.value = value;
+    }
+    if (focused) {
+      const again = document.getElementById(focused);
+      if (again) again.focus();
+    }
+  }
+
+  function modeCell(route) {
+    const wrap = el('div', {});
+    wrap.append(
+      el(
+        'div',
+        { class: 'badges' },
+        modeOf(route).map((m) => el('span', { class: `badge badge-${m}`, text: m })),
+      ),
+    );
+    if (route.fallback) wrap.append(el('div', { class: 'hint', text: `fallback → ${route.fallback}` }));
+    if (route.override) {
+      wrap.append(
+        el('div', { class: 'hint', text: `override by ${route.override.by} at ${time(route.override.at)}` }),
+      );
+    }
+    if (route.shadow) {
+      wrap.append(
+        el(
+          'div',
+          { class: 'shadow' },
+          el('div', {}, `shadow → ${route.shadow.backend}`, route.shadow.paused ? el('strong', { text: ' (paused)' }) : ''),
+          el('div', { 'data-cell': 'mismatch', 'data-route': route.id, text: 'mismatch –' }),
+          el('a', { href: `#samples=${encodeURIComponent(route.id)}`, text: 'Mismatch samples' }),
+        ),
+      );
+    }
+    return wrap;
+  }
+
+  function actionsCell(route, backends) {
+    const wrap = el('div', { class: 'action-box' });
+    const candidates = backends.filter((b) => b in route.weights || (route.migration && (route.migration.from === b || route.migration.to === b)));
+    if (candidates.length >= 2) {
+      const inputs = [];
+      const fs = el('fieldset', { class: 'weights' }, el('legend', { text: `Weights of ${route.id}` }));
+      for (const b of candidates) {
+        const id = `w-${route.id}-${b}`;
+        const input = el('input', {
+          id,
+          type: 'number',
+          min: 0,
+          max: 100,
+          step: 1,
+          inputmode: 'numeric',
+          value: route.weights[b] ?? 0,
+          'data-backend': b,
+        });
+        inputs.push(input);
+        fs.append(el('label', { for: id }, `${b} %`), input);
+      }
+      if (inputs.length === 2) {
+        // two backends: typing one weight sets the other to the rest of 100
+        const [a, b] = inputs;
+        const mirror = (from, to) => () => {
+          const v = Number(from.value);
+          if (Number.isInteger(v) && v >= 0 && v <= 100) to.value = String(100 - v);
+        };
+        a.addEventListener('input', mirror(a, b));
+        b.addEventListener('input', mirror(b, a));
+      }
+      fs.append(
+        el('button', {
+          type: 'button',
+          id: `apply-${route.id}`,
+          text: 'Apply weights',
+          onclick: () => setWeights(route, inputs),
+        }),
+      );
+      wrap.append(fs);
+    }
+    const buttons = el('div', { class: 'buttons' });
+    if (route.migration) {
+      const { from, to } = route.migration;
+      buttons.append(
+        el('button', {
+          type: 'button',
+          id: `promote-${route.id}`,
+          text: `Promote to ${to}`,
+          disabled: route.weights[to] === 100 ? true : undefined,
+          onclick: () =>
+            act(
+              `Promote ${route.id}`,
+              `Send all of ${route.id} to ${to} (weights ${from} 0 / ${to} 100)?`,
+              'POST',
+              `/admin/routes/${encodeURIComponent(route.id)}/promote`,
+            ),
+        }),
+        el('button', {
+          type: 'button',
+          id: `rollback-${route.id}`,
+          text: `Roll back to ${from}`,
+          disabled: route.weights[from] === 100 ? true : undefined,
+          onclick: () =>
+            act(
+              `Roll back ${route.id}`,
+              `Send all of ${route.id} back to ${from} (weights ${from} 100 / ${to} 0)?`,
+              'POST',
+              `/admin/routes/${encodeURIComponent(route.id)}/rollback`,
+            ),
+        }),
+      );
+    }
+    if (route.override) {
+      buttons.append(
+        el('button', {
+          type: 'button',
+          id: `reset-${route.id}`,
+          text: 'Reset to file',
+          onclick: () =>
+            act(
+              `Reset ${route.id}`,
+              `Drop the admin override of ${route.id} and go back to the table file's settings (${weightsText(route.fileWeights)})?`,
+              'DELETE',
+              `/admin/routes/${encodeURIComponent(route.id)}/override`,
+            ),
+        }),
+      );
+    }
+    if (route.shadow) {
+      const paused = route.shadow.paused;
+      buttons.append(
+        el('button', {
+          type: 'button',
+          id: `shadow-${route.id}`,
+          text: paused ? 'Resume shadow' : 'Pause shadow',
+          'aria-pressed': paused ? 'true' : 'false',
+          onclick: () =>
+            act(
+              `${paused ? 'Resume' : 'Pause'} shadowing of ${route.id}`,
+              paused
+                ? `Mirror ${route.id} to ${route.shadow.backend} again?`
+                : `Stop mirroring ${route.id} to ${route.shadow.backend}?`,
+              'POST',
+              `/admin/routes/${encodeURIComponent(route.id)}/shadow/${paused ? 'resume' : 'pause'}`,
+            ),
+        }),
+      );
+    }
+    if (buttons.childElementCount > 0) wrap.append(buttons);
+    if (!wrap.childElementCount) wrap.append(el('span', { class: 'hint', text: 'no actions' }));
+    return wrap;
+  }
+
+  // ------------------------------------------------------------------ live numbers
+
+  function applyStats(stats) {
+    state.stats = stats;
+    const sig = structureOf(state.table, stats);
+    if (sig !== state.signature) {
+      state.signature = sig;
+      buildRoutes();
+    }
+    for (const r of stats.routes) {
+      for (const [b, n] of Object.entries(r.backends)) {
+        const rg = ring(`${r.id}\u0000${b}`);
+        push(rg.rps, n.rps);
+        push(rg.p99, n.p99Ms);
+        const tr = document.querySelector(`tr[data-route="${CSS.escape(r.id)}"][data-backend="${CSS.escape(b)}"]`);
+        if (!tr) continue;
+        const cell = (name) => tr.querySelector(`[data-cell="${name}"]`);
+        cell('rps').textContent = fmt(n.rps);
+        cell('p50').textContent = fmt(n.p50Ms);
+        cell('p99').textContent = fmt(n.p99Ms);
+        const errs = cell('errors');
+        errs.textContent = n.requests ? `${pct(n.errorRate)} (${n.errors})` : '–';
+        errs.classList.toggle('bad', n.errorRate > 0.01);
+        cell('rps-spark').replaceChildren(sparkline(rg.rps, `${r.id} ${b} requests per second`));
+        cell('p99-spark').replaceChildren(sparkline(rg.p99, `${r.id} ${b} p99 latency ms`));
+      }
+      if (r.shadow) {
+        const m = document.querySelector(`[data-cell="mismatch"][data-route="${CSS.escape(r.id)}"]`);
+        if (m) {
+          const s = r.shadow;
+          const compared = s.matched + s.mismatched;
+          m.textContent = `mismatch ${compared ? pct(s.mismatchRate) : '–'} (${s.mismatched}/${compared} compared, ${s.errors} errors, ${s.dropped} dropped)`;
+          m.classList.toggle('bad', s.mismatched > 0);
+        }
+      }
+    }
+    renderBackends(stats.backends);
+    $('updated').textContent = `${time(stats.generatedAt)} · ${stats.windowSeconds} s window · ${stats.inFlight} in flight`;
+  }
+
+  function renderBackends(backends) {
+    const rows = [];
+    for (const [name, b] of Object.entries(backends || {})) {
+      const health = !b.healthy ? 'down' : b.available ? 'up' : 'refusing';
+      for (const dot of document.querySelectorAll(`[data-health="${CSS.escape(name)}"]`)) dot.dataset.state = health;
+      const c = state.cache && state.cache.backends[name];
+      let cache = '–';
+      let cacheTitle = 'not scraped yet';
+      if (c && c.ok) {
+        const prev = state.cachePrev && state.cachePrev.backends[name];
+        let recent = '';
+        if (prev && prev.ok) {
+          const served = c.hit + c.stale + c.coalesced - (prev.hit + prev.stale + prev.coalesced);
+          const lookups = c.lookups - prev.lookups;
+          if (lookups > 0) recent = ` (${pct(served / lookups)})`;
+        }
+        cache = c.hitRatio === null ? 'no lookups' : `${pct(c.hitRatio)}${recent}`;
+        cacheTitle = `${c.lookups} lookups: ${c.hit} hit, ${c.stale} stale, ${c.coalesced} coalesced, ${c.miss} miss`;
+      } else if (c) {
+        cache = 'n/a';
+        cacheTitle = c.error;
+      }
+      rows.push(
+        el(
+          'tr',
+          { 'data-backend-row': name },
+          el('th', { scope: 'row' }, el('span', { class: 'dot', 'data-state': health, 'aria-hidden': 'true' }), name, el('div', { class: 'hint', text: b.url })),
+          el('td', { class: `state-${health}`, text: health }),
+          el('td', { class: `breaker-${b.breaker}`, text: b.breaker }),
+          el('td', { class: 'num', text: b.breakerOpens }),
+          el('td', {
+            text: b.lastCheck ? `${b.lastCheck.ok ? 'ok' : 'failed'} ${b.lastCheck.detail} at ${time(b.lastCheck.at)}` : 'no check yet',
+          }),
+          el('td', { class: 'num', 'data-cell': 'cache', title: cacheTitle }, cache, el('span', { class: 'visually-hidden', text: ` ${cacheTitle}` })),
+        ),
+      );
+    }
+    $('backends-body').replaceChildren(...rows);
+  }
+
+  function renderAudit(entries) {
+    const items = entries.slice(0, 25).map((e) => {
+      const d = e.detail || {};
+      let what = '';
+      if (d.before && d.after) {
+        const parts = [];
+        if (JSON.stringify(d.before.weights) !== JSON.stringify(d.after.weights))
+          parts.push(`${weightsText(d.before.weights)} → ${weightsText(d.after.weights)}`);
+        if (d.before.shadowPaused !== d.after.shadowPaused)
+          parts.push(`shadow ${d.after.shadowPaused ? 'paused' : 'running'}`);
+        what = parts.join('; ') || 'no change';
+      } else if (d && typeof d === 'object' && 'version' in d) what = `version ${d.version}${d.ok === false ? ' (refused)' : ''}`;
+      return el(
+        'li',
+        { 'data-action': e.action },
+        el('time', { datetime: e.at, text: time(e.at) }),
+        ' ',
+        el('strong', { text: e.who }),
+        ` ${e.action}`,
+        e.route ? ` ${e.route}` : '',
+        what ? `: ${what}` : '',
+        el('span', { class: 'hint', text: ` from ${e.ip || '?'}` }),
+      );
+    });
+    if (items.length === 0) items.push(el('li', { class: 'hint', text: 'No admin actions yet.' }));
+    $('audit').replaceChildren(...items);
+  }
+
+  // ------------------------------------------------------------------ polling
+
+  async function loadTable(quiet) {
+    const before = state.table && state.table.version;
+    state.table = await api('GET', '/admin/table');
+    state.signature = '';
+    renderMeta();
+    if (!quiet && before && before !== state.table.version) {
+      announce(`Route table changed: version ${state.table.version}.`);
+    }
+  }
+
+  async function loadAudit() {
+    const a = await api('GET', '/admin/audit?limit=25');
+    renderAudit(a.entries);
+  }
+
+  async function loadCache() {
+    const c = await api('GET', '/admin/ui/cache');
+    if (!state.cache || state.cache.scrapedAt !== c.scrapedAt) {
+      state.cachePrev = state.cache;
+      state.cache = c;
+    }
+  }
+
+  async function tick() {
+    clearTimeout(state.timer);
+    if (state.ticking) {
+      state.again = true;
+      return;
+    }
+    state.ticking = true;
+    try {
+      const stats = await api('GET', `/admin/stats?window=${state.windowS}`);
+      // the table changed (a reload, or an admin change on any instance): fetch it again
+      if (!state.table || stats.tableVersion !== state.table.version) await loadTable();
+      if (state.ticks % SLOW_EVERY === 0) await Promise.all([loadAudit(), loadCache()]);
+      state.pollError = '';
+      renderMeta();
+      applyStats(stats);
+      state.ticks++;
+    } catch (error) {
+      state.pollError = `Could not load: ${error.message}`;
+      document.body.classList.add('stale');
+    }
+    if (!state.pollError) document.body.classList.remove('stale');
+    renderError();
+    state.ticking = false;
+    if (state.again) {
+      state.again = false;
+      tick();
+      return;
+    }
+    state.timer = setTimeout(tick, state.token ? POLL_MS : POLL_MS * 5);
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  function confirmStep(title, text) {
+    const dialog = $('confirm');
+    $('confirm-title').textContent = title;
+    $('confirm-text').textContent = text;
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+      dialog.returnValue = 'cancel';
+      dialog.showModal();
+      $('confirm-cancel').focus();
+    });
+  }
+
+  async function act(title, text, method, path, body) {
+    if (state.busy) return;
+    if (!(await confirmStep(title, text))) {
+      announce(`${title}: cancelled.`);
+      return;
+    }
+    state.busy = true;
+    document.body.setAttribute('aria-busy', 'true');
+    try {
+      const result = await api(method, path, body);
+      state.actionError = '';
+      announce(
+        `${title}: done. Weights now ${weightsText(result.route.weights)}; table version ${result.tableVersion}.`,
+      );
+      await loadTable(true).catch(() => {});
+      state.ticks = 0; // refresh audit and cache on the next poll
+    } catch (error) {
+      state.actionError = `${title} refused: ${error.message}`;
+    } finally {
+      state.busy = false;
+      document.body.removeAttribute('aria-busy');
+      renderError();
+      tick();
+    }
+  }
+
+  function setWeights(route, inputs) {
+    const weights = {};
+    let sum = 0;
+    for (const input of inputs) {
+      const v = Number(input.value);
+      if (!Number.isInteger(v) || v < 0 || v > 100) {
+        state.actionError = `Weight of ${input.dataset.backend} must be a whole number 0..100.`;
+        renderError();
+        input.focus();
+        return;
+      }
+      weights[input.dataset.backend] = v;
+      sum += v;
+    }
+    if (sum !== 100) {
+      state.actionError = `Weights of ${route.id} must add up to 100 (they add up to ${sum}).`;
+      renderError();
+      inputs[0].focus();
+      return;
+    }
+    act(
+      `Change weights of ${route.id}`,
+      `Change ${route.id} from ${weightsText(route.weights)} to ${weightsText(weights)}?`,
+      'PUT',
+      `/admin/routes/${encodeURIComponent(route.id)}/weights`,
+      { weights },
+    );
+  }
+
+  // ------------------------------------------------------------------ shadow samples
+
+  function jsonLines(value, path, key, indent, last, out) {
+    const pad = '  '.repeat(indent);
+    const prefix = pad + (key === null ? '' : `${JSON.stringify(key)}: `);
+    const comma = last ? '' : ',';
+    const join = (k) => (path ? `${path}.${k}` : String(k));
+    if (Array.isArray(value) && value.length > 0) {
+      out.push({ path, text: `${prefix}[` });
+      value.forEach((v, i) => {
+        jsonLines(v, join(i), null, indent + 1, i === value.length - 1, out);
+      });
+      out.push({ path, text: `${pad}]${comma}` });
+    } else if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) {
+      const keys = Object.keys(value);
+      out.push({ path, text: `${prefix}{` });
+      keys.forEach((k, i) => {
+        jsonLines(value[k], join(k), k, indent + 1, i === keys.length - 1, out);
+      });
+      out.push({ path, text: `${pad}}${comma}` });
+    } else {
+      out.push({ path, text: `${prefix}${JSON.stringify(value)}${comma}` });
+    }
+    return out;
+  }
+
+  function sidePane(side, diffPaths, label) {
+    const bodyDiff = diffPaths.includes('$body') || diffPaths.includes('$');
+    let lines;
+    try {
+      const value = JSON.parse(side.body);
+      lines = jsonLines(value, '', null, 0, true, []);
+    } catch {
+      lines = (side.body || '').split('\n').map((text) => ({ path: '$body', text }));
+    }
+    const isDiff = (p) => bodyDiff || diffPaths.some((d) => p === d || p.startsWith(`${d}.`));
+    const pre = el('pre', { class: 'json', tabindex: 0, 'aria-label': `${label} body` });
+    for (const line of lines) {
+      pre.append(isDiff(line.path) ? el('mark', { title: line.path, text: line.text }) : line.text, '\n');
+    }
+    return el(
+      'div',
+      { class: 'pane' },
+      el('h4', { text: `${label}: ${side.backend} · ${side.status === null ? 'no response' : `HTTP ${side.status}`}` }),
+      side.error ? el('p', { class: 'bad', text: side.error }) : null,
+      side.truncated ? el('p', { class: 'hint', text: 'body truncated: not compared' }) : null,
+      pre,
+    );
+  }
+
+  async function showSamples(routeId, sampleId) {
+    const section = $('samples');
+    const opening = section.hidden;
+    section.hidden = false;
+    $('samples-heading').textContent = `Shadow samples of ${routeId}`;
+    try {
+      const { samples } = await api('GET', `/admin/shadow/samples?route=${encodeURIComponent(routeId)}&limit=50`);
+      const list = samples.map((s) =>
+        el(
+          'li',
+          {},
+          el(
+            'a',
+            {
+              href: `#samples=${encodeURIComponent(routeId)}/${encodeURIComponent(s.id)}`,
+              'aria-current': s.id === sampleId ? 'true' : undefined,
+            },
+            `${time(s.at)} ${s.method} ${s.path} · ${s.primary.backend} ${s.primary.status ?? '–'} vs ${s.shadow.backend} ${s.shadow.status ?? '–'} · ${s.differences.length} difference${s.differences.length === 1 ? '' : 's'}`,
+          ),
+        ),
+      );
+      if (list.length === 0) list.push(el('li', { class: 'hint', text: 'No mismatches stored for this route.' }));
+      $('sample-list').replaceChildren(...list);
+      const view = $('sample-view');
+      const id = sampleId || (samples[0] && samples[0].id);
+      if (!id) {
+        view.replaceChildren();
+      } else {
+        const s = await api('GET', `/admin/shadow/samples/${encodeURIComponent(id)}`);
+        const paths = s.differences.map((d) => d.path);
+        const diffs = el(
+          'table',
+          { class: 'grid diffs' },
+          el('caption', { text: `${s.differences.length} differing path(s) · request ${s.requestId}` }),
+          el(
+            'thead',
+            {},
+            el('tr', {}, el('th', { scope: 'col', text: 'Path' }), el('th', { scope: 'col', text: s.primary.backend }), el('th', { scope: 'col', text: s.shadow.backend })),
+          ),
+          el(
+            'tbody',
+            {},
+            s.differences.map((d) =>
+              el(
+                'tr',
+                {},
+                el('th', { scope: 'row' }, el('code', { text: d.path })),
+                el('td', {}, el('code', { text: d.primary === undefined ? '(absent)' : JSON.stringify(d.primary) })),
+                el('td', {}, el('code', { text: d.shadow === undefined ? '(absent)' : JSON.stringify(d.shadow) })),
+              ),
+            ),
+          ),
+        );
+        view.replaceChildren(
+          el('h3', { id: 'sample-title', tabindex: -1, text: `${s.method} ${s.path} at ${time(s.at)}` }),
+          diffs,
+          el('div', { class: 'side-by-side' }, sidePane(s.primary, paths, 'Served'), sidePane(s.shadow, paths, 'Shadow')),
+        );
+      }
+      const title = $('sample-title');
+      if (opening || !title) section.focus();
+      else title.focus();
+    } catch (error) {
+      $('sample-view').replaceChildren(el('p', { class: 'bad', text: `Could not load samples: ${error.message}` }));
+    }
+  }
+
+  function onHash() {
+    const m = /^#samples=([^/]+)(?:\/(.+))?$/.exec(location.hash);
+    if (m) showSamples(decodeURIComponent(m[1]), m[2] ? decodeURIComponent(m[2]) : undefined);
+    else $('samples').hidden = true;
+  }
+
+  // ------------------------------------------------------------------ start
+
+  function renderTokenState() {
+    $('token-state').textContent = state.token
+      ? `Token set${state.who ? ` for ${state.who}` : ''}.`
+      : 'No token set: the admin API refuses every request.';
+  }
+
+  function start() {
+    $('who').value = state.who;
+    $('window').value = String(state.windowS);
+    renderTokenState();
+    $('token-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      state.token = $('token').value.trim();
+      state.who = $('who').value.trim();
+      store.setItem('pilot.adminToken', state.token);
+      store.setItem('pilot.adminUser', state.who);
+      $('token').value = '';
+      state.actionError = '';
+      state.ticks = 0;
+      renderTokenState();
+      announce('Token saved; loading.');
+      tick();
+    });
+    $('token-forget').addEventListener('click', () => {
+      state.token = '';
+      store.removeItem('pilot.adminToken');
+      renderTokenState();
+      announce('Token forgotten: the admin API will refuse every request.');
+    });
+    $('window').addEventListener('change', () => {
+      state.windowS = Number($('window').value);
+      store.setItem('pilot.window', String(state.windowS));
+      for (const r of state.rings.values()) {
+        r.rps.length = 0;
+        r.p99.length = 0;
+      }
+      tick();
+    });
+    $('samples-close').addEventListener('click', (ev) => {
+      ev.preventDefault();
+      history.replaceState(null, '', location.pathname);
+      $('samples').hidden = true;
+      $('routes-heading').focus();
+    });
+    window.addEventListener('hashchange', onHash);
+    onHash();
+    tick();
+  }
+
+  start();
+})();
