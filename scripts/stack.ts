@@ -129,11 +129,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       AGGREGATE_WEATHER_URL: `${urls.upstreams}/weather`,
       AGGREGATE_QUOTE_URL: `${urls.upstreams}/quote`,
       WEBHOOK_SECRET: process.env.WEBHOOK_SECRET ?? 'local-webhook-secret',
+      // Local-only default so the control page works out of the box; set your own anywhere else.
+      GATEWAY_ADMIN_TOKEN: process.env.GATEWAY_ADMIN_TOKEN ?? 'local-admin-token',
       LEGACY_URL: urls.legacy,
       MODERN_URL: urls.modern,
       ...options.env,
     };
-    const cmsAdminBuilt = existsSync(join(root, 'apps/cms/dist/build')) || existsSync(join(root, 'apps/cms/build'));
+    const cmsAdminBuilt = existsSync(join(root, 'apps/cms/build'));
     const parts: Part[] = [
       {
         name: 'cms',
@@ -142,11 +144,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         args: ['run', 'start'],
         readyUrl: `${urls.cms}/_health`,
         timeoutMs: 120_000,
-        env: { CMS_ADMIN: process.env.CMS_ADMIN ?? (cmsAdminBuilt ? 'on' : 'off') },
       },
       { name: 'legacy', cwd: join(root, 'apps/legacy'), command: 'node', args: ['src/server.ts'], readyUrl: `${urls.legacy}/health`, timeoutMs: 30_000 },
       { name: 'modern', cwd: join(root, 'apps/modern'), command: 'node', args: ['src/server.ts'], readyUrl: `${urls.modern}/health`, timeoutMs: 30_000 },
-      { name: 'gateway', cwd: join(root, 'gateway'), command: 'node', args: ['src/server.ts'], readyUrl: `${urls.gatewayAdmin}/health`, timeoutMs: 30_000 },
+      { name: 'gateway', cwd: join(root, 'gateway'), command: 'node', args: ['src/server.ts'], readyUrl: `${urls.gatewayAdmin}/healthz`, timeoutMs: 30_000 },
     ];
     if (!cmsAdminBuilt && !skip.has('cms')) {
       say('cms', 'admin panel not built: running API-only (build it once with `pnpm --filter @pilot/cms build`)');

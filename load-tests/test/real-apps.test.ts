@@ -67,7 +67,13 @@ beforeAll(async () => {
   const legacyDeps = createServiceDeps(config, logger, { service: 'legacy' });
   deps.push(legacyDeps);
   legacy = await listen(
-    createLegacyApp({ config, logger, content: legacyDeps.content, auth: legacyDeps.auth, metrics: legacyDeps.metrics }),
+    createLegacyApp({
+      config,
+      logger,
+      content: legacyDeps.content,
+      auth: legacyDeps.auth,
+      metrics: legacyDeps.metrics,
+    }),
     { host: '127.0.0.1', port: 0 },
   );
 
@@ -136,13 +142,14 @@ describe('compare --smoke against the real apps and gateway (fake Strapi)', () =
     const expected = catalogue.scenarios.flatMap((s) => s.targets.map((t) => `${s.name}/${t}`)).sort();
     expect(report.runs.map((r) => `${r.scenario}/${r.target}`).sort()).toEqual(expected);
     // the services expose the upstream counter compare reads
-    for (const run of report.runs) expect(run.upstreamCalls, `${run.scenario} → ${run.target}`).not.toBeNull();
+    for (const run of report.runs)
+      expect(run.upstreamCalls, `${run.scenario} → ${run.target}`).not.toBeNull();
     // accepted writes reached "Strapi"
     const writes = report.runs.filter((r) => r.scenario === 'write-accepted');
     expect(writes.every((r) => (r.upstreamCalls ?? 0) >= r.requests)).toBe(true);
     // the gateway names its backend; /articles is served by modern in the default table
-    expect(report.runs.find((r) => r.scenario === 'cached-read' && r.target === 'gateway')!.servedBy).toHaveProperty(
-      'modern',
-    );
+    expect(
+      report.runs.find((r) => r.scenario === 'cached-read' && r.target === 'gateway')!.servedBy,
+    ).toHaveProperty('modern');
   }, 180_000);
 });
