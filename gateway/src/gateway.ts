@@ -82,6 +82,8 @@ interface Ctx {
   tooLarge: boolean;
   outcome: boolean | null;
   errorKind: string | null;
+  reusedSocket: boolean;
+  retried: boolean;
 }
 
 const CTX = Symbol('gateway.ctx');
@@ -503,6 +505,8 @@ export class Gateway {
       tooLarge: false,
       outcome: null,
       errorKind: null,
+      reusedSocket: false,
+      retried: false,
     };
     req[CTX] = ctx;
 
@@ -553,6 +557,7 @@ export class Gateway {
   private onProxyReq(proxyReq: ClientRequest, req: GwReq): void {
     const ctx = req[CTX]!;
     ctx.proxyReq = proxyReq;
+    ctx.reusedSocket = proxyReq.reusedSocket;
     if (ctx.tooLarge) {
       proxyReq.destroy();
       return;
@@ -648,6 +653,23 @@ export class Gateway {
     }
     const kind = errorKind(err as NodeJS.ErrnoException, ctx.timedOut);
     ctx.errorKind = kind;
+    // A keep-alive socket the backend had just closed: the request never reached it. Retry once
+    // on a fresh connection when the request can be replayed; not the backend's failure.
+    if (
+      kind === 'reset' &&
+      ctx.reusedSocket &&
+      !ctx.retried &&
+      !res.headersSent &&
+      !this.closing &&
+      mayFallback(ctx.method, ctx.bodyLength)
+    ) {
+      ctx.retried = true;
+      ctx.proxyReq = null;
+      ctx.outcome = null;
+      this.metrics.upstreamErrors.labels(ctx.route.id, ctx.backend.name, 'stale_socket').inc();
+      void this.forward(req, res);
+      return;
+    }
     if (!res.headersSent) {
       ctx.outcome = false;
       ctx.backend.breaker.record(false);

@@ -41,6 +41,9 @@ export class Backend {
       maxSockets: spec.config.maxSockets,
       maxFreeSockets: spec.config.maxSockets,
       scheduling: 'lifo',
+      // idle sockets close well before a backend's own keep-alive timeout (Node's 5 s), so the
+      // gateway rarely reuses a socket the backend is closing; Node also honours Keep-Alive hints
+      timeout: spec.config.idleSocketMs,
     };
     this.agent =
       spec.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);

@@ -47,7 +47,7 @@ function serviceDeps(service: 'legacy' | 'modern', env: Record<string, string>) 
 /** Counts which backend answered `n` POST /subscribers, one fresh sticky user each. */
 async function splitOf(url: string, n: number, tag: string, dispatcher: Agent): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  await runConcurrent(n, 16, async (i) => {
+  await runConcurrent(n, 24, async (i) => {
     const res = await call(`${url}/subscribers`, {
       method: 'POST',
       dispatcher,
@@ -145,7 +145,7 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
       watch: false,
     });
     closers.push(() => gw.close());
-    dispatcher = new Agent({ connections: 16, keepAliveTimeout: 10_000 });
+    dispatcher = new Agent({ connections: 24, keepAliveTimeout: 10_000 });
     closers.push(() => dispatcher.close());
 
     const userDataDir = await mkdtemp(join(tmpdir(), 'pilot-chromium-'));
@@ -191,7 +191,7 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
     const table = gw.gateway.table;
     await poll(() => page.locator('#table-version').textContent()).toBe(table.version);
     for (const route of table.routes) {
-      await expect(page.locator(`tbody[data-route-group="${route.id}"]`).count()).resolves.toBe(1);
+      await poll(() => page.locator(`tbody[data-route-group="${route.id}"]`).count()).toBe(1);
     }
     expect(await cellText(page, 'subscribers', 'legacy', 'weight')).toBe('90%');
     expect(await cellText(page, 'subscribers', 'modern', 'weight')).toBe('10%');
@@ -220,9 +220,9 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
     }
     expect(traffic.sent).toBeGreaterThan(0);
 
-    // before: 90/10 by requests
-    const before = await splitOf(gw.url, 1000, 'before', dispatcher);
-    expect(Math.abs(((before.modern ?? 0) / 1000) * 100 - 10)).toBeLessThanOrEqual(5);
+    // before: 90/10 by requests (sticky by user id: each fresh user lands by the hash of its id)
+    const before = await splitOf(gw.url, 500, 'before', dispatcher);
+    expect(Math.abs(((before.modern ?? 0) / 500) * 100 - 10)).toBeLessThanOrEqual(5);
 
     // change the split 90/10 → 50/50 with the keyboard only: type, Tab to Apply, Enter, confirm
     await page.locator('#w-subscribers-modern').focus();
@@ -304,6 +304,9 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
       }
     }
     const weightsBefore = { ...gw.gateway.route('subscribers')!.weights };
+    const audited = async () =>
+      (await call(`${gw.adminUrl}/admin/audit`, { headers: auth })).json<{ entries: unknown[] }>().entries.length;
+    const auditBefore = await audited();
 
     // the page without a token: the action goes to the server, which refuses it
     await page.goto(`${gw.adminUrl}/admin/ui`);
@@ -321,10 +324,7 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
     // nothing changed, nothing audited
     expect(gw.gateway.route('subscribers')!.weights).toEqual(weightsBefore);
     expect(gw.gateway.route('aggregate')!.shadow!.paused).toBe(false);
-    const log = (await call(`${gw.adminUrl}/admin/audit`, { headers: auth })).json<{
-      entries: Array<{ action: string }>;
-    }>();
-    expect(log.entries.map((e) => e.action).filter((a) => a !== 'reload')).toEqual(['set-weights']);
+    expect(await audited()).toBe(auditBefore);
   }, 30_000);
 
   it('reads the cache hit ratio from the services’ Prometheus text', () => {

@@ -40,6 +40,8 @@ export async function startBackends(
 ): Promise<Backends> {
   const legacy = await startTestServer(handlers.legacy ?? echo('legacy'));
   const modern = await startTestServer(handlers.modern ?? echo('modern'));
+  // longer than the gateway's idle-socket timeout, as real backends should be
+  for (const s of [legacy, modern]) s.server.keepAliveTimeout = 65_000;
   return {
     legacy,
     modern,

@@ -131,9 +131,9 @@ describe('k6 options built from the catalogue', () => {
     const cached = legacy.scenarios['cached-read']!;
     expect(cached).toMatchObject({
       executor: 'constant-arrival-rate',
-      rate: 300,
+      rate: 200,
       timeUnit: '1s',
-      duration: '20s',
+      duration: '15s',
     });
     expect(cached.tags).toEqual({ route: 'GET /articles/:slug', target: 'legacy' });
     expect(legacy.thresholds['pilot_latency{scenario:cached-read}']).toEqual(['p(95)<50', 'p(99)<150']);

@@ -59,6 +59,8 @@ export const backendSchema = z
     timeoutMs: z.number().int().min(0).default(30_000),
     /** Keep-alive pool size per gateway process. */
     maxSockets: z.number().int().min(1).default(256),
+    /** Idle pooled sockets are closed after this (keep it under the backend's keep-alive timeout). */
+    idleSocketMs: z.number().int().min(100).default(2000),
     healthCheck: healthCheck.prefault({}),
     breaker: breaker.prefault({}),
   })

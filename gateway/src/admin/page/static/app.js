@@ -710,6 +710,11 @@
     for (const line of lines) {
       pre.append(isDiff(line.path) ? el('mark', { title: line.path, text: line.text }) : line.text, '\n');
     }
+    // open at the first difference
+    requestAnimationFrame(() => {
+      const first = pre.querySelector('mark');
+      if (first) pre.scrollTop = Math.max(0, first.offsetTop - pre.offsetTop - 40);
+    });
     return el(
       'div',
       { class: 'pane' },
