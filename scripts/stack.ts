@@ -23,7 +23,14 @@ export interface StackOptions {
 }
 
 export interface RunningStack {
-  urls: { cms: string; legacy: string; modern: string; gateway: string; gatewayAdmin: string; upstreams: string };
+  urls: {
+    cms: string;
+    legacy: string;
+    modern: string;
+    gateway: string;
+    gatewayAdmin: string;
+    upstreams: string;
+  };
   stop(): Promise<void>;
 }
 
@@ -50,14 +57,23 @@ function formatLine(line: string): string {
   if (!line.startsWith('{')) return line;
   try {
     const entry = JSON.parse(line) as Record<string, unknown>;
-    const level = typeof entry.level === 'number' ? ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<number, string>)[entry.level] : entry.level;
+    const level =
+      typeof entry.level === 'number'
+        ? (
+            { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<
+              number,
+              string
+            >
+          )[entry.level]
+        : entry.level;
     const req = entry.req as { method?: string; url?: string } | undefined;
     const res = entry.res as { statusCode?: number } | undefined;
     const parts = [String(level ?? ''), String(entry.msg ?? '')];
     if (req?.method) parts.push(`${req.method} ${req.url ?? ''}`);
     if (res?.statusCode) parts.push(String(res.statusCode));
     if (typeof entry.responseTime === 'number') parts.push(`${entry.responseTime}ms`);
-    if (entry.err && typeof entry.err === 'object') parts.push(String((entry.err as { message?: string }).message));
+    if (entry.err && typeof entry.err === 'object')
+      parts.push(String((entry.err as { message?: string }).message));
     return parts.filter(Boolean).join(' ');
   } catch {
     return line;
@@ -145,12 +161,36 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         readyUrl: `${urls.cms}/_health`,
         timeoutMs: 120_000,
       },
-      { name: 'legacy', cwd: join(root, 'apps/legacy'), command: 'node', args: ['src/server.ts'], readyUrl: `${urls.legacy}/health`, timeoutMs: 30_000 },
-      { name: 'modern', cwd: join(root, 'apps/modern'), command: 'node', args: ['src/server.ts'], readyUrl: `${urls.modern}/health`, timeoutMs: 30_000 },
-      { name: 'gateway', cwd: join(root, 'gateway'), command: 'node', args: ['src/server.ts'], readyUrl: `${urls.gatewayAdmin}/healthz`, timeoutMs: 30_000 },
+      {
+        name: 'legacy',
+        cwd: join(root, 'apps/legacy'),
+        command: 'node',
+        args: ['src/server.ts'],
+        readyUrl: `${urls.legacy}/health`,
+        timeoutMs: 30_000,
+      },
+      {
+        name: 'modern',
+        cwd: join(root, 'apps/modern'),
+        command: 'node',
+        args: ['src/server.ts'],
+        readyUrl: `${urls.modern}/health`,
+        timeoutMs: 30_000,
+      },
+      {
+        name: 'gateway',
+        cwd: join(root, 'gateway'),
+        command: 'node',
+        args: ['src/server.ts'],
+        readyUrl: `${urls.gatewayAdmin}/healthz`,
+        timeoutMs: 30_000,
+      },
     ];
     if (!cmsAdminBuilt && !skip.has('cms')) {
-      say('cms', 'admin panel not built: running API-only (build it once with `pnpm --filter @pilot/cms build`)');
+      say(
+        'cms',
+        'admin panel not built: running API-only (build it once with `pnpm --filter @pilot/cms build`)',
+      );
     }
 
     for (const part of parts) {

@@ -34,7 +34,8 @@ function workspaceDirs(): string[] {
   return dirs.filter((dir) => existsSync(join(root, dir, 'package.json')));
 }
 
-const lintStatus = run('pnpm', ['exec', 'biome', 'lint', '.']) || run('pnpm', ['exec', 'tsc', '-p', 'tsconfig.json']);
+const lintStatus =
+  run('pnpm', ['exec', 'biome', 'lint', '.']) || run('pnpm', ['exec', 'tsc', '-p', 'tsconfig.json']);
 const turboStatus = run('pnpm', ['exec', 'turbo', 'run', 'typecheck', 'test', '--continue', ...extraArgs]);
 
 const rows: string[][] = [];

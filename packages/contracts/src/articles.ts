@@ -24,7 +24,7 @@ export const ListArticlesQuery = z
       .max(LIMITS.maxSearchLength)
       .optional()
       .describe('Case-insensitive search in title and summary.'),
-    author: Slug.optional().describe("Only articles by the author with this slug."),
+    author: Slug.optional().describe('Only articles by the author with this slug.'),
   })
   .strict();
 export type ListArticlesQuery = z.infer<typeof ListArticlesQuery>;
@@ -36,7 +36,7 @@ export const Author = z.object({ slug: z.string(), name: z.string() });
 export type Author = z.infer<typeof Author>;
 
 export const ArticleSummary = z.object({
-  id: z.string().describe("Strapi documentId."),
+  id: z.string().describe('Strapi documentId.'),
   slug: z.string(),
   title: z.string(),
   summary: z.string(),

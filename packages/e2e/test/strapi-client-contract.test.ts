@@ -53,7 +53,14 @@ describe('strapi-client against the real Strapi 5', () => {
     const topic = SEED.topics[0];
     const byTitle = await read
       .collection('articles')
-      .find({ filters: { title: { $containsi: topic.toLowerCase() } }, sort: ['title:asc'], pagination: { pageSize: 100 } }, Article);
+      .find(
+        {
+          filters: { title: { $containsi: topic.toLowerCase() } },
+          sort: ['title:asc'],
+          pagination: { pageSize: 100 },
+        },
+        Article,
+      );
     expect(byTitle.data.length).toBeGreaterThan(0);
     for (const a of byTitle.data) expect(a.title.toLowerCase()).toContain(topic.toLowerCase());
     const titles = byTitle.data.map((a) => a.title);
@@ -85,7 +92,9 @@ describe('strapi-client against the real Strapi 5', () => {
 
   it('status=draft returns draft versions, published is the default', async () => {
     const published = await read.collection('articles').find({ pagination: { pageSize: 1 } }, Article);
-    const drafts = await read.collection('articles').find({ status: 'draft', pagination: { pageSize: 1 } }, Article);
+    const drafts = await read
+      .collection('articles')
+      .find({ status: 'draft', pagination: { pageSize: 1 } }, Article);
     expect(drafts.meta.pagination.total).toBeGreaterThan(published.meta.pagination.total);
     expect(drafts.data[0]?.publishedAt).toBeNull();
   });
@@ -118,7 +127,9 @@ describe('strapi-client against the real Strapi 5', () => {
     const email = `e2e-${Date.now()}@example.com`;
     const created = await write.collection('subscribers').create({ email }, Subscriber);
     expect(created.email).toBe(email);
-    expect(await codeOf(write.collection('subscribers').create({ email }, Subscriber))).toBe('STRAPI_VALIDATION');
+    expect(await codeOf(write.collection('subscribers').create({ email }, Subscriber))).toBe(
+      'STRAPI_VALIDATION',
+    );
   });
 
   it('ping reports Strapi reachable', async () => {

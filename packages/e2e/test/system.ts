@@ -7,12 +7,7 @@ import { type CmsInstance, startCms } from '@pilot/cms/testing';
 import { createGateway, type GatewayHandle } from '@pilot/gateway';
 import { createApp as createLegacy, listen } from '@pilot/legacy';
 import { createApp as createModern } from '@pilot/modern';
-import {
-  createLogger,
-  createServiceDeps,
-  loadServiceConfig,
-  type ServiceDeps,
-} from '@pilot/service-kit';
+import { createLogger, createServiceDeps, loadServiceConfig, type ServiceDeps } from '@pilot/service-kit';
 import type { UpstreamEvent } from '@pilot/strapi-client';
 import { startDelayedUpstream, startTestServer, type TestServer, useTestRedis } from '@pilot/test-kit';
 
@@ -55,7 +50,10 @@ export async function startSystem(): Promise<System> {
     stops.push(() => cms.stop());
     const weather = await startDelayedUpstream('weather');
     const quote = await startDelayedUpstream('quote');
-    stops.push(() => weather.close(), () => quote.close());
+    stops.push(
+      () => weather.close(),
+      () => quote.close(),
+    );
 
     const redis = await useTestRedis('e2e');
     stops.push(() => redis.cleanup());
@@ -76,17 +74,29 @@ export async function startSystem(): Promise<System> {
     const upstream = { legacy: [] as UpstreamEvent[], modern: [] as UpstreamEvent[] };
 
     const legacyLogger = createLogger({ service: 'legacy', level: 'warn' });
-    const legacyDeps = createServiceDeps(config, legacyLogger, { service: 'legacy', redisPrefix: redis.prefix });
+    const legacyDeps = createServiceDeps(config, legacyLogger, {
+      service: 'legacy',
+      redisPrefix: redis.prefix,
+    });
     stops.push(() => legacyDeps.close());
     legacyDeps.strapi.read.on('upstream', (e) => upstream.legacy.push(e));
     const legacy = await listen(
-      createLegacy({ config, logger: legacyLogger, content: legacyDeps.content, auth: legacyDeps.auth, metrics: legacyDeps.metrics }),
+      createLegacy({
+        config,
+        logger: legacyLogger,
+        content: legacyDeps.content,
+        auth: legacyDeps.auth,
+        metrics: legacyDeps.metrics,
+      }),
       { host: '127.0.0.1', port: 0 },
     );
     stops.push(() => legacy.close(2_000));
 
     const modernLogger = createLogger({ service: 'modern', level: 'warn' });
-    const modernDeps = createServiceDeps(config, modernLogger, { service: 'modern', redisPrefix: redis.prefix });
+    const modernDeps = createServiceDeps(config, modernLogger, {
+      service: 'modern',
+      redisPrefix: redis.prefix,
+    });
     stops.push(() => modernDeps.close());
     modernDeps.strapi.read.on('upstream', (e) => upstream.modern.push(e));
     const modern = createModern({

@@ -39,7 +39,9 @@ describe('public API through the gateway (real Strapi, real Redis, real apps)', 
     const list = ArticleListResponse.parse(body);
     expect(list.data.length).toBeGreaterThan(0);
     for (const a of list.data) expect(`${a.title} ${a.summary}`.toLowerCase()).toContain(topic.toLowerCase());
-    const byAuthor = ArticleListResponse.parse((await get(`/articles?author=${SEED.firstArticle.author}`)).body);
+    const byAuthor = ArticleListResponse.parse(
+      (await get(`/articles?author=${SEED.firstArticle.author}`)).body,
+    );
     for (const a of byAuthor.data) expect(a.author?.slug).toBe(SEED.firstArticle.author);
   });
 
@@ -81,7 +83,10 @@ describe('public API through the gateway (real Strapi, real Redis, real apps)', 
     const { res, body } = await get('/aggregate');
     expect(res.status).toBe(200);
     expect(res.headers.get('x-backend')).toBe('legacy');
-    const agg = body as { data: { articles: unknown[]; weather: unknown; quote: unknown }; meta: { partial: boolean } };
+    const agg = body as {
+      data: { articles: unknown[]; weather: unknown; quote: unknown };
+      meta: { partial: boolean };
+    };
     expect(agg.data.articles.length).toBeGreaterThan(0);
     expect(agg.data.weather).toEqual({ source: 'weather', delayMs: 0 });
     expect(agg.meta.partial).toBe(false);
@@ -99,7 +104,11 @@ describe('public API through the gateway (real Strapi, real Redis, real apps)', 
     expect(me.res.status).toBe(200);
     expect(me.body).toMatchObject({ data: { username: 'demo' } });
     const refresh = (token: string) =>
-      fetch(`${system.gatewayUrl}/auth/refresh`, { method: 'POST', headers: json, body: JSON.stringify({ refreshToken: token }) });
+      fetch(`${system.gatewayUrl}/auth/refresh`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ refreshToken: token }),
+      });
     const rotated = await refresh(tokens.refreshToken);
     expect(rotated.status).toBe(200);
     const next = TokenPair.parse(await rotated.json());
@@ -159,7 +168,9 @@ describe('Strapi webhook → cache invalidation on both services', () => {
     expect(system.webhooksRelayed()).toBeGreaterThan(relayedBefore);
 
     // legacy dropped it too (through the Redis bus)
-    const legacyBody = (await (await fetch(`${system.legacyUrl}${paths[0]}`)).json()) as { data: { title: string } };
+    const legacyBody = (await (await fetch(`${system.legacyUrl}${paths[0]}`)).json()) as {
+      data: { title: string };
+    };
     expect(legacyBody.data.title).toBe(newTitle);
 
     // the unrelated article is still cached on both: no new Strapi call
