@@ -549,7 +549,7 @@ export class Gateway {
     }
 
     this.inFlight++;
-    this.metrics.inFlight.inc();
+    this.metrics.inFlightCount++;
     res.once('close', () => this.finish(req, res, ctx));
     void this.forward(req, res);
   }
@@ -696,7 +696,7 @@ export class Gateway {
 
   private finish(req: GwReq, res: ServerResponse, ctx: Ctx): void {
     this.inFlight--;
-    this.metrics.inFlight.dec();
+    this.metrics.inFlightCount--;
     const ms = performance.now() - ctx.start;
     const status = res.headersSent ? res.statusCode : 499;
     if (ctx.outcome === null) ctx.backend.breaker.release();

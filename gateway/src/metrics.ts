@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { BreakerState } from './breaker.ts';
 import { type RawWindow, WindowStats } from './stats.ts';
 
@@ -9,40 +9,63 @@ import { type RawWindow, WindowStats } from './stats.ts';
  * resolved once per route × backend when a table is compiled, never per request.
  */
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * Request counts and latency for one route × backend, as plain numbers: recording is a few
+ * array increments, and prom-client reads them only when /metrics is scraped.
+ */
 export class Recorder {
   readonly route: string;
   readonly backend: string;
   readonly window = new WindowStats();
-  private readonly metrics: GatewayMetrics;
-  private readonly counters: (ReturnType<Counter['labels']> | undefined)[] = [];
-  private readonly latency: ReturnType<Histogram['labels']>;
+  readonly counts = new Float64Array(CLASSES.length);
+  readonly buckets = new Float64Array(LATENCY_BUCKETS_S.length);
+  sum = 0;
+  count = 0;
 
-  constructor(metrics: GatewayMetrics, route: string, backend: string) {
-    this.metrics = metrics;
+  constructor(route: string, backend: string) {
     this.route = route;
     this.backend = backend;
-    this.latency = metrics.duration.labels(route, backend);
   }
 
   record(status: number, ms: number): void {
     let cls = ((status / 100) | 0) - 1;
     if (cls < 0 || cls > 4) cls = 4;
-    let child = this.counters[cls];
-    if (!child) {
-      child = this.metrics.requests.labels(this.route, this.backend, CLASSES[cls]!);
-      this.counters[cls] = child;
+    this.counts[cls]!++;
+    const s = ms / 1000;
+    this.sum += s;
+    this.count++;
+    for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
+      if (s <= LATENCY_BUCKETS_S[i]!) {
+        this.buckets[i]!++;
+        break;
+      }
     }
-    child.inc();
-    this.latency.observe(ms / 1000);
     this.window.record(ms, status >= 500);
   }
 }
 
+interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+/** A metric prom-client formats (and aggregates across cluster workers) from our own numbers. */
+function computed(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]) {
+  return {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name, help, type, aggregator: 'sum', values: values() }),
+    reset: () => {},
+  };
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter;
-  readonly duration: Histogram;
   readonly upstreamErrors: Counter;
   readonly fallbacks: Counter;
   readonly rejected: Counter;
@@ -55,25 +78,45 @@ export class GatewayMetrics {
   readonly weights: Gauge;
   readonly adminActions: Counter;
   readonly inFlight: Gauge;
+  /** Maintained by the gateway, read at scrape time. */
+  inFlightCount = 0;
   private readonly recorders = new Map<string, Recorder>();
 
   constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
     const r = [this.registry];
     if (options.labels) this.registry.setDefaultLabels(options.labels);
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({
-      name: 'gateway_requests_total',
-      help: 'Requests answered, by route, backend and status class',
-      labelNames: ['route', 'backend', 'status_class'],
-      registers: r,
-    });
-    this.duration = new Histogram({
-      name: 'gateway_request_duration_seconds',
-      help: 'Time from request to response end, by route and backend',
-      labelNames: ['route', 'backend'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: r,
-    });
+    const recorders = () => [...this.recorders.values()];
+    this.registry.registerMetric(
+      computed('gateway_requests_total', 'Requests answered, by route, backend and status class', 'counter', () =>
+        recorders().flatMap((rec) =>
+          CLASSES.flatMap((cls, i) =>
+            rec.counts[i]! > 0
+              ? [{ value: rec.counts[i]!, labels: { route: rec.route, backend: rec.backend, status_class: cls } }]
+              : [],
+          ),
+        ),
+      ) as never,
+    );
+    const hist = 'gateway_request_duration_seconds';
+    this.registry.registerMetric(
+      computed(hist, 'Time from request to response end, by route and backend', 'histogram', () =>
+        recorders().flatMap((rec) => {
+          if (rec.count === 0) return [];
+          const labels = { route: rec.route, backend: rec.backend };
+          const out: MetricValue[] = [];
+          let acc = 0;
+          LATENCY_BUCKETS_S.forEach((le, i) => {
+            acc += rec.buckets[i]!;
+            out.push({ metricName: `${hist}_bucket`, labels: { le, ...labels }, value: acc });
+          });
+          out.push({ metricName: `${hist}_bucket`, labels: { le: '+Inf', ...labels }, value: rec.count });
+          out.push({ metricName: `${hist}_sum`, labels, value: rec.sum });
+          out.push({ metricName: `${hist}_count`, labels, value: rec.count });
+          return out;
+        }),
+      ) as never,
+    );
     this.upstreamErrors = new Counter({
       name: 'gateway_upstream_errors_total',
       help: 'Upstream failures before a response: connect, timeout, reset',
@@ -155,7 +198,7 @@ export class GatewayMetrics {
     const key = `${route}\u0000${backend}`;
     let rec = this.recorders.get(key);
     if (!rec) {
-      rec = new Recorder(this, route, backend);
+      rec = new Recorder(route, backend);
       this.recorders.set(key, rec);
     }
     return rec;

@@ -32,20 +32,26 @@ const DOCS_SHOT = join(ROOT, 'docs', 'control-page.png');
 const OPERATOR = 'ui-tester@example.com';
 
 function serviceDeps(service: 'legacy' | 'modern', env: Record<string, string>) {
-  const config = loadServiceConfig(
-    { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env },
-    { port: 0 },
-  );
+  const config = loadServiceConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env }, { port: 0 });
   return {
     config,
     logger: createLogger({ service, level: config.LOG_LEVEL }),
     content: createMemoryContent(),
-    auth: createAuthService({ users: config.AUTH_USERS, jwtSecret: config.JWT_SECRET, issuer: config.JWT_ISSUER }),
+    auth: createAuthService({
+      users: config.AUTH_USERS,
+      jwtSecret: config.JWT_SECRET,
+      issuer: config.JWT_ISSUER,
+    }),
   };
 }
 
 /** Counts which backend answered `n` POST /subscribers, one fresh sticky user each. */
-async function splitOf(url: string, n: number, tag: string, dispatcher: Agent): Promise<Record<string, number>> {
+async function splitOf(
+  url: string,
+  n: number,
+  tag: string,
+  dispatcher: Agent,
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   await runConcurrent(n, 24, async (i) => {
     const res = await call(`${url}/subscribers`, {
@@ -99,9 +105,7 @@ function startTraffic(url: string, dispatcher: Agent) {
 const poll = <T>(fn: () => Promise<T> | T, timeout = 10_000) => expect.poll(fn, { timeout, interval: 100 });
 
 const cellText = (page: Page, route: string, backend: string, cell: string) =>
-  page
-    .locator(`tr[data-route="${route}"][data-backend="${backend}"] [data-cell="${cell}"]`)
-    .textContent();
+  page.locator(`tr[data-route="${route}"][data-backend="${backend}"] [data-cell="${cell}"]`).textContent();
 
 describe('control page in Chromium (real legacy + modern apps, memory content, no Redis)', () => {
   let gw: GatewayHandle;
@@ -206,15 +210,24 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
     // traffic through the gateway: the numbers and the sparklines move
     const traffic = startTraffic(gw.url, dispatcher);
     try {
-      await poll(async () => Number(await cellText(page, 'articles', 'modern', 'rps')) || 0, 15_000)
-        .toBeGreaterThan(0);
-      await poll(async () => Number(await cellText(page, 'subscribers', 'legacy', 'rps')) || 0, 15_000)
-        .toBeGreaterThan(0);
-      await poll(() => page.locator('tr[data-route="articles"][data-backend="modern"] [data-cell="rps-spark"] polyline').count())
-        .toBe(1);
+      await poll(
+        async () => Number(await cellText(page, 'articles', 'modern', 'rps')) || 0,
+        15_000,
+      ).toBeGreaterThan(0);
+      await poll(
+        async () => Number(await cellText(page, 'subscribers', 'legacy', 'rps')) || 0,
+        15_000,
+      ).toBeGreaterThan(0);
+      await poll(() =>
+        page
+          .locator('tr[data-route="articles"][data-backend="modern"] [data-cell="rps-spark"] polyline')
+          .count(),
+      ).toBe(1);
       expect(await cellText(page, 'articles', 'modern', 'p99')).toMatch(/^\d/);
-      await poll(() => page.locator('[data-cell="mismatch"][data-route="aggregate"]').textContent(), 15_000)
-        .toMatch(/mismatch [1-9]\d*(\.\d)?%/);
+      await poll(
+        () => page.locator('[data-cell="mismatch"][data-route="aggregate"]').textContent(),
+        15_000,
+      ).toMatch(/mismatch [1-9]\d*(\.\d)?%/);
     } finally {
       await traffic.stop();
     }
@@ -305,7 +318,8 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
     }
     const weightsBefore = { ...gw.gateway.route('subscribers')!.weights };
     const audited = async () =>
-      (await call(`${gw.adminUrl}/admin/audit`, { headers: auth })).json<{ entries: unknown[] }>().entries.length;
+      (await call(`${gw.adminUrl}/admin/audit`, { headers: auth })).json<{ entries: unknown[] }>().entries
+        .length;
     const auditBefore = await audited();
 
     // the page without a token: the action goes to the server, which refuses it

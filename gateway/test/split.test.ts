@@ -93,6 +93,7 @@ describe('weighted split with a sticky key (fake backends)', () => {
         const seen = new Set<string>();
         for (let n = 0; n < 5; n++) {
           const res = await call(`${gw.url}/subscribers`, { headers: headers(i), dispatcher: agent });
+          expect(res.status).toBe(200);
           seen.add(res.text);
         }
         expect(seen.size).toBe(1);

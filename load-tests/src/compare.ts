@@ -51,6 +51,8 @@ export interface CompareOptions {
   /** Progress and result lines (default: stdout). */
   log?: (line: string) => void;
   env?: Record<string, string | undefined>;
+  /** Aborts the run (Ctrl-C): in-flight requests are cancelled, a started stack is stopped. */
+  signal?: AbortSignal;
   /** Delay of each /aggregate upstream compare starts for a stack it starts itself (ms). */
   aggregateDelayMs?: number;
 }
@@ -120,6 +122,7 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
         log: (line) => log(`${stamp()} ${line}`),
       });
       urls = stack.urls;
+      options.signal?.throwIfAborted();
       stackSource =
         stack.source === 'started' ? 'stack started by compare' : 'services found on default ports';
       if (stack.source !== 'started') {
@@ -175,7 +178,9 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
             baseUrl: urls[target]!,
             mode: 'warmup',
             env,
+            ...(options.signal ? { signal: options.signal } : {}),
           });
+          options.signal?.throwIfAborted();
           requests += run.requests;
           errors += run.errors;
         }
@@ -186,7 +191,16 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
     const runs: RunResult[] = [];
     for (const [i, { scenario, target }] of plan.entries()) {
       const before = await readTotalUpstreamCalls(metricSources);
-      const run = await runScenario({ catalogue, scenario, target, baseUrl: urls[target]!, mode, env });
+      const run = await runScenario({
+        catalogue,
+        scenario,
+        target,
+        baseUrl: urls[target]!,
+        mode,
+        env,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      options.signal?.throwIfAborted();
       const after = await readTotalUpstreamCalls(metricSources);
       run.upstreamCalls = before !== null && after !== null ? after - before : null;
       runs.push(run);
@@ -282,7 +296,17 @@ async function main(): Promise<number> {
       .filter(Boolean);
   const targets = split(values.target);
   for (const t of targets) if (!TARGET_NAMES.includes(t as Target)) throw new Error(`unknown target "${t}"`);
+  // The stack's services run in their own process groups (a terminal's Ctrl-C does not reach
+  // them): stop them, and the run, on SIGINT/SIGTERM.
+  const interrupt = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping the run and what it started`);
+      interrupt.abort(new Error(`interrupted (${signal})`));
+    });
+  }
   const outcome = await runCompare({
+    signal: interrupt.signal,
     mode: values.smoke ? 'smoke' : 'full',
     scenarios: split(values.scenario),
     targets: targets as Target[],

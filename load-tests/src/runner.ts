@@ -125,6 +125,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (options.signal?.aborted) stop.abort();
 
   const all = new LatencyHistogram();
   const lag = new LatencyHistogram();

@@ -139,3 +139,33 @@ describe('compare --smoke (fake services)', () => {
     await expect(fetch(seenEnv.AGGREGATE_WEATHER_URL!)).rejects.toThrow();
   });
 });
+
+describe('compare interrupted (fake services)', () => {
+  it('stops at once when aborted and still stops the stack it started', async () => {
+    const interrupt = new AbortController();
+    let stopped = false;
+    const starter: StackStarter = async () => {
+      const urls = await fakeTargets();
+      interrupt.abort(new Error('interrupted (SIGINT)')); // Ctrl-C while the stack came up
+      return {
+        urls,
+        source: 'started',
+        stop: async () => {
+          stopped = true;
+        },
+      };
+    };
+    await expect(
+      runCompare({
+        mode: 'smoke',
+        catalogue: quickSmoke(catalogue),
+        startStack: starter,
+        signal: interrupt.signal,
+        reportsRoot,
+        log: () => {},
+        env: {},
+      }),
+    ).rejects.toThrow('interrupted (SIGINT)');
+    expect(stopped).toBe(true);
+  });
+});

@@ -163,5 +163,5 @@ describe('server.ts (child process, SIGTERM)', () => {
     expect(logs.map((l) => l.msg)).toContain('shutdown complete');
     const requestLog = logs.find((l) => l.requestId === 'in-flight-1' && l.msg === 'request completed');
     expect(requestLog).toMatchObject({ res: { statusCode: 200 } });
-  });
+  }, 90_000); // a cold `node src/server.ts` takes seconds on a loaded 2-core machine
 });

@@ -3,6 +3,7 @@ import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.ts';
 import { zodValidatorCompiler } from './lib/validation.ts';
 import bodyParser from './plugins/app/body-parser.ts';
+import contentEncoding from './plugins/app/content-encoding.ts';
 import deps from './plugins/app/deps.ts';
 import errors from './plugins/app/errors.ts';
 import headers from './plugins/app/headers.ts';
@@ -44,6 +45,7 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(metrics);
   await fastify.register(errors);
   await fastify.register(bodyParser);
+  await fastify.register(contentEncoding);
   await fastify.register(notFound);
 
   // plugins/external: one file per third-party plugin

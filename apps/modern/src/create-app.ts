@@ -25,7 +25,9 @@ export function serverOptions(deps: AppDeps): FastifyServerOptions {
       ignoreTrailingSlash: true,
       maxParamLength: LIMITS.maxUrlLength,
     },
-    return503OnClosing: true,
+    // while closing, in-flight keep-alive requests are answered normally (Fastify's own 503 body
+    // would not be the contract's envelope); forceCloseConnections drops idle ones
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     clientErrorHandler,
     frameworkErrors,

@@ -123,8 +123,17 @@ describe('replicas on one Redis: 2 legacy + 2 modern + 2 gateways (real Strapi, 
 
   const json = async (res: Response) => ({
     status: res.status,
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of several shapes, checked by the assertions
     body: (await res.json()) as Record<string, any>,
   });
+  /** Fails with a message instead of hanging until the test timeout. */
+  const within = <T>(ms: number, what: string, promise: Promise<T>): Promise<T> =>
+    Promise.race([
+      promise,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms).unref(),
+      ),
+    ]);
 
   it('an edit in Strapi reaches the cache of every instance of both apps (webhook via gateway A)', async () => {
     const list = await json(await fetch(`${gwA.url}/articles?pageSize=1`));

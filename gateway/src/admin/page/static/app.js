@@ -1,7 +1,6 @@
 // The migration control page: plain DOM, no framework, no build step. Everything it shows
 // comes from the token-protected admin API; every change goes through it too (the server
 // checks the token, applies the change on every instance and writes the audit log).
-'use strict';
 
 (() => {
   const POLL_MS = 1000;
@@ -152,7 +151,7 @@
       json = null;
     }
     if (!res.ok) {
-      const e = (json && json.error) || {};
+      const e = json?.error || {};
       const hint = res.status === 401 ? ' (enter a valid admin token)' : '';
       throw new ApiError(res.status, e.code || res.statusText, (e.message || 'request failed') + hint);
     }
@@ -182,10 +181,7 @@
 
   function structureOf(table, stats) {
     const byId = new Map((stats ? stats.routes : []).map((r) => [r.id, r]));
-    return JSON.stringify([
-      table.version,
-      table.routes.map((r) => [r.id, routeBackends(r, byId.get(r.id))]),
-    ]);
+    return JSON.stringify([table.version, table.routes.map((r) => [r.id, routeBackends(r, byId.get(r.id))])]);
   }
 
   function ring(key) {
@@ -219,11 +215,12 @@
   function buildRoutes() {
     const t = state.table;
     const byId = new Map((state.stats ? state.stats.routes : []).map((r) => [r.id, r]));
-    const focused = document.activeElement && document.activeElement.id;
+    const focused = document.activeElement?.id;
     // typed-in weights survive a rebuild while the table stays the same version
     const typed = new Map();
     if (state.builtVersion === t.version) {
-      for (const input of document.querySelectorAll('#routes input[data-backend]')) typed.set(input.id, input.value);
+      for (const input of document.querySelectorAll('#routes input[data-backend]'))
+        typed.set(input.id, input.value);
     }
     const groups = [];
     const keep = new Set();
@@ -314,7 +311,12 @@
         el(
           'div',
           { class: 'shadow' },
-          el('div', {}, `shadow → ${route.shadow.backend}`, route.shadow.paused ? el('strong', { text: ' (paused)' }) : ''),
+          el(
+            'div',
+            {},
+            `shadow → ${route.shadow.backend}`,
+            route.shadow.paused ? el('strong', { text: ' (paused)' }) : '',
+          ),
           el('div', { 'data-cell': 'mismatch', 'data-route': route.id, text: 'mismatch –' }),
           el('a', { href: `#samples=${encodeURIComponent(route.id)}`, text: 'Mismatch samples' }),
         ),
@@ -325,7 +327,10 @@
 
   function actionsCell(route, backends) {
     const wrap = el('div', { class: 'action-box' });
-    const candidates = backends.filter((b) => b in route.weights || (route.migration && (route.migration.from === b || route.migration.to === b)));
+    const candidates = backends.filter(
+      (b) =>
+        b in route.weights || (route.migration && (route.migration.from === b || route.migration.to === b)),
+    );
     if (candidates.length >= 2) {
       const inputs = [];
       const fs = el('fieldset', { class: 'weights' }, el('legend', { text: `Weights of ${route.id}` }));
@@ -451,7 +456,9 @@
         const rg = ring(`${r.id}\u0000${b}`);
         push(rg.rps, n.rps);
         push(rg.p99, n.p99Ms);
-        const tr = document.querySelector(`tr[data-route="${CSS.escape(r.id)}"][data-backend="${CSS.escape(b)}"]`);
+        const tr = document.querySelector(
+          `tr[data-route="${CSS.escape(r.id)}"][data-backend="${CSS.escape(b)}"]`,
+        );
         if (!tr) continue;
         const cell = (name) => tr.querySelector(`[data-cell="${name}"]`);
         cell('rps').textContent = fmt(n.rps);
@@ -474,21 +481,23 @@
       }
     }
     renderBackends(stats.backends);
-    $('updated').textContent = `${time(stats.generatedAt)} · ${stats.windowSeconds} s window · ${stats.inFlight} in flight`;
+    $('updated').textContent =
+      `${time(stats.generatedAt)} · ${stats.windowSeconds} s window · ${stats.inFlight} in flight`;
   }
 
   function renderBackends(backends) {
     const rows = [];
     for (const [name, b] of Object.entries(backends || {})) {
       const health = !b.healthy ? 'down' : b.available ? 'up' : 'refusing';
-      for (const dot of document.querySelectorAll(`[data-health="${CSS.escape(name)}"]`)) dot.dataset.state = health;
-      const c = state.cache && state.cache.backends[name];
+      for (const dot of document.querySelectorAll(`[data-health="${CSS.escape(name)}"]`))
+        dot.dataset.state = health;
+      const c = state.cache?.backends[name];
       let cache = '–';
       let cacheTitle = 'not scraped yet';
-      if (c && c.ok) {
-        const prev = state.cachePrev && state.cachePrev.backends[name];
+      if (c?.ok) {
+        const prev = state.cachePrev?.backends[name];
         let recent = '';
-        if (prev && prev.ok) {
+        if (prev?.ok) {
           const served = c.hit + c.stale + c.coalesced - (prev.hit + prev.stale + prev.coalesced);
           const lookups = c.lookups - prev.lookups;
           if (lookups > 0) recent = ` (${pct(served / lookups)})`;
@@ -503,14 +512,27 @@
         el(
           'tr',
           { 'data-backend-row': name },
-          el('th', { scope: 'row' }, el('span', { class: 'dot', 'data-state': health, 'aria-hidden': 'true' }), name, el('div', { class: 'hint', text: b.url })),
+          el(
+            'th',
+            { scope: 'row' },
+            el('span', { class: 'dot', 'data-state': health, 'aria-hidden': 'true' }),
+            name,
+            el('div', { class: 'hint', text: b.url }),
+          ),
           el('td', { class: `state-${health}`, text: health }),
           el('td', { class: `breaker-${b.breaker}`, text: b.breaker }),
           el('td', { class: 'num', text: b.breakerOpens }),
           el('td', {
-            text: b.lastCheck ? `${b.lastCheck.ok ? 'ok' : 'failed'} ${b.lastCheck.detail} at ${time(b.lastCheck.at)}` : 'no check yet',
+            text: b.lastCheck
+              ? `${b.lastCheck.ok ? 'ok' : 'failed'} ${b.lastCheck.detail} at ${time(b.lastCheck.at)}`
+              : 'no check yet',
           }),
-          el('td', { class: 'num', 'data-cell': 'cache', title: cacheTitle }, cache, el('span', { class: 'visually-hidden', text: ` ${cacheTitle}` })),
+          el(
+            'td',
+            { class: 'num', 'data-cell': 'cache', title: cacheTitle },
+            cache,
+            el('span', { class: 'visually-hidden', text: ` ${cacheTitle}` }),
+          ),
         ),
       );
     }
@@ -528,7 +550,8 @@
         if (d.before.shadowPaused !== d.after.shadowPaused)
           parts.push(`shadow ${d.after.shadowPaused ? 'paused' : 'running'}`);
         what = parts.join('; ') || 'no change';
-      } else if (d && typeof d === 'object' && 'version' in d) what = `version ${d.version}${d.ok === false ? ' (refused)' : ''}`;
+      } else if (d && typeof d === 'object' && 'version' in d)
+        what = `version ${d.version}${d.ok === false ? ' (refused)' : ''}`;
       return el(
         'li',
         { 'data-action': e.action },
@@ -548,7 +571,7 @@
   // ------------------------------------------------------------------ polling
 
   async function loadTable(quiet) {
-    const before = state.table && state.table.version;
+    const before = state.table?.version;
     state.table = await api('GET', '/admin/table');
     state.signature = '';
     renderMeta();
@@ -705,7 +728,16 @@
     } catch {
       lines = (side.body || '').split('\n').map((text) => ({ path: '$body', text }));
     }
-    const isDiff = (p) => bodyDiff || diffPaths.some((d) => p === d || p.startsWith(`${d}.`));
+    // a path missing on this side marks its nearest ancestor that is there (e.g. `"missing": []`)
+    const present = new Set(lines.map((l) => l.path));
+    const marked = diffPaths.map((d) => {
+      let p = d;
+      while (p && !present.has(p)) p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '';
+      return p === d ? { path: d, subtree: true } : { path: p, subtree: false };
+    });
+    const isDiff = (p) =>
+      bodyDiff ||
+      marked.some((m) => (m.path === '' ? false : p === m.path || (m.subtree && p.startsWith(`${m.path}.`))));
     const pre = el('pre', { class: 'json', tabindex: 0, 'aria-label': `${label} body` });
     for (const line of lines) {
       pre.append(isDiff(line.path) ? el('mark', { title: line.path, text: line.text }) : line.text, '\n');
@@ -718,7 +750,9 @@
     return el(
       'div',
       { class: 'pane' },
-      el('h4', { text: `${label}: ${side.backend} · ${side.status === null ? 'no response' : `HTTP ${side.status}`}` }),
+      el('h4', {
+        text: `${label}: ${side.backend} · ${side.status === null ? 'no response' : `HTTP ${side.status}`}`,
+      }),
       side.error ? el('p', { class: 'bad', text: side.error }) : null,
       side.truncated ? el('p', { class: 'hint', text: 'body truncated: not compared' }) : null,
       pre,
@@ -731,7 +765,10 @@
     section.hidden = false;
     $('samples-heading').textContent = `Shadow samples of ${routeId}`;
     try {
-      const { samples } = await api('GET', `/admin/shadow/samples?route=${encodeURIComponent(routeId)}&limit=50`);
+      const { samples } = await api(
+        'GET',
+        `/admin/shadow/samples?route=${encodeURIComponent(routeId)}&limit=50`,
+      );
       const list = samples.map((s) =>
         el(
           'li',
@@ -746,10 +783,11 @@
           ),
         ),
       );
-      if (list.length === 0) list.push(el('li', { class: 'hint', text: 'No mismatches stored for this route.' }));
+      if (list.length === 0)
+        list.push(el('li', { class: 'hint', text: 'No mismatches stored for this route.' }));
       $('sample-list').replaceChildren(...list);
       const view = $('sample-view');
-      const id = sampleId || (samples[0] && samples[0].id);
+      const id = sampleId || samples[0]?.id;
       if (!id) {
         view.replaceChildren();
       } else {
@@ -762,7 +800,13 @@
           el(
             'thead',
             {},
-            el('tr', {}, el('th', { scope: 'col', text: 'Path' }), el('th', { scope: 'col', text: s.primary.backend }), el('th', { scope: 'col', text: s.shadow.backend })),
+            el(
+              'tr',
+              {},
+              el('th', { scope: 'col', text: 'Path' }),
+              el('th', { scope: 'col', text: s.primary.backend }),
+              el('th', { scope: 'col', text: s.shadow.backend }),
+            ),
           ),
           el(
             'tbody',
@@ -772,8 +816,16 @@
                 'tr',
                 {},
                 el('th', { scope: 'row' }, el('code', { text: d.path })),
-                el('td', {}, el('code', { text: d.primary === undefined ? '(absent)' : JSON.stringify(d.primary) })),
-                el('td', {}, el('code', { text: d.shadow === undefined ? '(absent)' : JSON.stringify(d.shadow) })),
+                el(
+                  'td',
+                  {},
+                  el('code', { text: d.primary === undefined ? '(absent)' : JSON.stringify(d.primary) }),
+                ),
+                el(
+                  'td',
+                  {},
+                  el('code', { text: d.shadow === undefined ? '(absent)' : JSON.stringify(d.shadow) }),
+                ),
               ),
             ),
           ),
@@ -781,14 +833,21 @@
         view.replaceChildren(
           el('h3', { id: 'sample-title', tabindex: -1, text: `${s.method} ${s.path} at ${time(s.at)}` }),
           diffs,
-          el('div', { class: 'side-by-side' }, sidePane(s.primary, paths, 'Served'), sidePane(s.shadow, paths, 'Shadow')),
+          el(
+            'div',
+            { class: 'side-by-side' },
+            sidePane(s.primary, paths, 'Served'),
+            sidePane(s.shadow, paths, 'Shadow'),
+          ),
         );
       }
       const title = $('sample-title');
       if (opening || !title) section.focus();
       else title.focus();
     } catch (error) {
-      $('sample-view').replaceChildren(el('p', { class: 'bad', text: `Could not load samples: ${error.message}` }));
+      $('sample-view').replaceChildren(
+        el('p', { class: 'bad', text: `Could not load samples: ${error.message}` }),
+      );
     }
   }
 

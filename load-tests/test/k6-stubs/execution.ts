@@ -1,0 +1,7 @@
+import { k6State } from './state.ts';
+
+export default {
+  get scenario() {
+    return { name: k6State.scenarioName };
+  },
+};
