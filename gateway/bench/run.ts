@@ -6,11 +6,13 @@ import autocannon from 'autocannon';
  * `pnpm bench`: the gateway's throughput as a ratio of hitting the backend directly, and its
  * added p50/p99, side by side with two bare proxies in the same run: http-proxy-middleware on
  * node:http with nothing else, and @fastify/http-proxy (undici). Every participant runs in its
- * own process on 127.0.0.1; each measurement is bounded in time (BENCH_SECONDS, default 5).
+ * own process on 127.0.0.1; each measurement is bounded in time (BENCH_SECONDS, default 3), in
+ * BENCH_ROUNDS (default 3) interleaved rounds whose medians are reported.
  *
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 pnpm --filter @pilot/gateway bench
  */
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const serversFile = fileURLToPath(new URL('./servers.ts', import.meta.url));
@@ -73,11 +75,12 @@ async function measure(name: string, url: string, child: ChildProcess): Promise<
   };
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 try {
   const backend = await spawn('backend');
   const path = '/articles/hello-world';
-  const rows: Row[] = [];
-  rows.push(await measure('backend directly', backend.url + path, backend.child));
+  const participants = [{ role: 'backend', label: 'backend directly', url: backend.url, child: backend.child }];
   for (const [role, label] of [
     ['bare-hpm', 'bare http-proxy-middleware (node:http)'],
     ['fastify-http-proxy', 'bare @fastify/http-proxy (undici)'],
@@ -85,29 +88,49 @@ try {
     ['gateway', 'gateway, full (access log on)'],
   ] as const) {
     const p = await spawn(role, backend.url);
-    rows.push(await measure(label, p.url + path, p.child));
-    p.child.kill('SIGTERM');
+    participants.push({ role, label, url: p.url, child: p.child });
   }
+  // interleaved rounds, median of each: a busy machine's noise hits everyone alike
+  const runs = new Map<string, Row[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const p of participants) {
+      const row = await measure(p.label, p.url + path, p.child);
+      runs.set(p.label, [...(runs.get(p.label) ?? []), row]);
+    }
+  }
+  const rows: Row[] = participants.map((p) => {
+    const list = runs.get(p.label)!;
+    return {
+      name: p.label,
+      rps: median(list.map((r) => r.rps)),
+      p50: median(list.map((r) => r.p50)),
+      p99: median(list.map((r) => r.p99)),
+      errors: list.reduce((a, r) => a + r.errors, 0),
+      cpuUs: median(list.map((r) => r.cpuUs)),
+    };
+  });
   const direct = rows[0]!;
   const hpm = rows[1]!;
   const fst = rows[2]!;
   const pad = (s: string | number, n: number) => String(s).padStart(n);
-  console.log(`\n${seconds}s per run, ${connections} connections, GET ${path}, node ${process.version}\n`);
   console.log(
-    `${'participant'.padEnd(40)}${pad('req/s', 10)}${pad('×direct', 9)}${pad('×hpm', 7)}${pad('×fastify', 10)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p50', 7)}${pad('+p99', 7)}${pad('errors', 8)}${pad('CPU µs/req', 12)}`,
+    `\n${rounds} interleaved rounds × ${seconds}s per participant (medians), ${connections} connections, GET ${path}, node ${process.version}\n`,
+  );
+  console.log(
+    `${'participant'.padEnd(40)}${pad('req/s', 10)}${pad('×direct', 9)}${pad('×hpm', 7)}${pad('×fastify', 10)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p50', 7)}${pad('+p99', 7)}${pad('errors', 8)}${pad('CPU µs/req', 12)}${pad('CPU ×hpm', 10)}`,
   );
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(40)}${pad(Math.round(r.rps), 10)}${pad((r.rps / direct.rps).toFixed(3), 9)}${pad((r.rps / hpm.rps).toFixed(2), 7)}${pad((r.rps / fst.rps).toFixed(2), 10)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.p50 - direct.p50, 7)}${pad(r.p99 - direct.p99, 7)}${pad(r.errors, 8)}${pad(r.cpuUs.toFixed(1), 12)}`,
+      `${r.name.padEnd(40)}${pad(Math.round(r.rps), 10)}${pad((r.rps / direct.rps).toFixed(3), 9)}${pad((r.rps / hpm.rps).toFixed(2), 7)}${pad((r.rps / fst.rps).toFixed(2), 10)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.p50 - direct.p50, 7)}${pad(r.p99 - direct.p99, 7)}${pad(r.errors, 8)}${pad(r.cpuUs.toFixed(1), 12)}${pad((r.cpuUs / hpm.cpuUs).toFixed(2), 10)}`,
     );
   }
   console.log(
-    "\nCPU µs/req is the participant's own CPU time per request (the proxy process only, not the backend):\n" +
-      'on a busy machine it is the steadier comparison; req/s assumes the cores are free.',
+    '\nCPU µs/req is the participant\'s own CPU time per request (that process only): on a busy machine\n' +
+      'it is the steadier comparison (req/s assumes the cores are free; lower CPU ×hpm is better).',
   );
   const gw = rows[rows.length - 1]!;
   console.log(
-    `\ngateway: ${(gw.rps / direct.rps).toFixed(3)}× the backend alone, ${(gw.rps / hpm.rps).toFixed(2)}× bare http-proxy-middleware (target ≥ 0.9), ${(gw.rps / fst.rps).toFixed(2)}× bare @fastify/http-proxy (stretch ≥ 1.0); adds ${gw.p50 - direct.p50} ms p50, ${gw.p99 - direct.p99} ms p99`,
+    `\ngateway: ${(gw.rps / direct.rps).toFixed(3)}× the backend alone, ${(gw.rps / hpm.rps).toFixed(2)}× bare http-proxy-middleware (target ≥ 0.9), ${(gw.rps / fst.rps).toFixed(2)}× bare @fastify/http-proxy (stretch ≥ 1.0); adds ${gw.p50 - direct.p50} ms p50, ${gw.p99 - direct.p99} ms p99; CPU per request ${(gw.cpuUs / hpm.cpuUs).toFixed(2)}× bare http-proxy-middleware`,
   );
 } finally {
   for (const c of children) c.kill('SIGTERM');

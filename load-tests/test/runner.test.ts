@@ -209,6 +209,25 @@ describe('the Node runner (open model)', () => {
     expect(Object.keys(refused.errorKinds)[0]).toMatch(/^get network /);
   });
 
+  it('stops when aborted: in-flight iterations are interrupted, the rest never start', async () => {
+    const interrupt = new AbortController();
+    const server = await startTestServer(() => {
+      interrupt.abort(); // the first request arrives: Ctrl-C
+      return new Promise<void>(() => {});
+    });
+    closers.push(() => server.close());
+    const scenario = get({ load: { executor: 'constant-arrival-rate', rate: 2, duration: '60s', maxVUs: 10 } });
+    const run = await runScenario({
+      catalogue: catalogueWith(scenario),
+      scenario,
+      target: 'modern',
+      baseUrl: server.url,
+      mode: 'full',
+      signal: interrupt.signal,
+    });
+    expect(run.iterations).toMatchObject({ offered: 120, started: 1, interrupted: 1, completed: 0 });
+  });
+
   it('only loads this machine', () => {
     expect(() => assertLoopback('http://10.0.0.5:3001')).toThrow(/only target this machine/);
     expect(() => assertLoopback('http://example.com')).toThrow(/only target this machine/);

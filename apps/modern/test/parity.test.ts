@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 /**
  * PARITY SUITE: one table of requests (every route, good and bad input) against legacy
  * (Express, @pilot/legacy) and modern (Fastify), both in-process on real sockets, with the same
@@ -672,6 +673,7 @@ describe('parity: legacy (Express) and modern (Fastify) answer alike', () => {
         if (lt !== mt)
           diff.push(`body\n      legacy: ${lt.slice(0, 400)}\n      modern: ${mt.slice(0, 400)}`);
       }
+      if (process.env.PARITY_DEBUG) appendFileSync("/tmp/parity-debug.txt", `${c.name} ${l.status} ${m.status} ${l.text.slice(0, 100)}\n`);
       if (diff.length > 0)
         mismatches.push(
           `${c.name} (${c.method ?? 'GET'} ${String(resolveName(c))}):\n    ${diff.join('\n    ')}`,
