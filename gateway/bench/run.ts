@@ -80,7 +80,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 try {
   const backend = await spawn('backend');
   const path = '/articles/hello-world';
-  const participants = [{ role: 'backend', label: 'backend directly', url: backend.url, child: backend.child }];
+  const participants = [
+    { role: 'backend', label: 'backend directly', url: backend.url, child: backend.child },
+  ];
   for (const [role, label] of [
     ['bare-hpm', 'bare http-proxy-middleware (node:http)'],
     ['fastify-http-proxy', 'bare @fastify/http-proxy (undici)'],
@@ -125,7 +127,7 @@ try {
     );
   }
   console.log(
-    '\nCPU µs/req is the participant\'s own CPU time per request (that process only): on a busy machine\n' +
+    "\nCPU µs/req is the participant's own CPU time per request (that process only): on a busy machine\n" +
       'it is the steadier comparison (req/s assumes the cores are free; lower CPU ×hpm is better).',
   );
   const gw = rows[rows.length - 1]!;

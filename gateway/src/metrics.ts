@@ -88,14 +88,23 @@ export class GatewayMetrics {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     const recorders = () => [...this.recorders.values()];
     this.registry.registerMetric(
-      computed('gateway_requests_total', 'Requests answered, by route, backend and status class', 'counter', () =>
-        recorders().flatMap((rec) =>
-          CLASSES.flatMap((cls, i) =>
-            rec.counts[i]! > 0
-              ? [{ value: rec.counts[i]!, labels: { route: rec.route, backend: rec.backend, status_class: cls } }]
-              : [],
+      computed(
+        'gateway_requests_total',
+        'Requests answered, by route, backend and status class',
+        'counter',
+        () =>
+          recorders().flatMap((rec) =>
+            CLASSES.flatMap((cls, i) =>
+              rec.counts[i]! > 0
+                ? [
+                    {
+                      value: rec.counts[i]!,
+                      labels: { route: rec.route, backend: rec.backend, status_class: cls },
+                    },
+                  ]
+                : [],
+            ),
           ),
-        ),
       ) as never,
     );
     const hist = 'gateway_request_duration_seconds';

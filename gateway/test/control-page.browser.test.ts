@@ -104,6 +104,9 @@ function startTraffic(url: string, dispatcher: Agent) {
 /** vitest's expect.poll with room for a loaded 2-core machine (its default is 1 s). */
 const poll = <T>(fn: () => Promise<T> | T, timeout = 10_000) => expect.poll(fn, { timeout, interval: 100 });
 
+/** The id of the focused element (the test is typed without the DOM lib). */
+const focusedId = (page: Page) => page.evaluate<string | undefined>('document.activeElement?.id');
+
 const cellText = (page: Page, route: string, backend: string, cell: string) =>
   page.locator(`tr[data-route="${route}"][data-backend="${backend}"] [data-cell="${cell}"]`).textContent();
 
@@ -243,14 +246,14 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
     await page.keyboard.type('50');
     expect(await page.locator('#w-subscribers-legacy').inputValue()).toBe('50');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('apply-subscribers');
+    expect(await focusedId(page)).toBe('apply-subscribers');
     await page.keyboard.press('Enter');
     const dialog = page.locator('dialog#confirm');
     await poll(() => dialog.getAttribute('open')).toBe('');
     expect(await page.locator('#confirm-text').textContent()).toContain(
       'from legacy 90 / modern 10 to legacy 50 / modern 50',
     );
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('confirm-cancel');
+    expect(await focusedId(page)).toBe('confirm-cancel');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
 
@@ -307,7 +310,7 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
       ['GET', '/admin/ui/cache'],
     ];
     for (const [method, path, body] of actions) {
-      for (const headers of [{}, { authorization: 'Bearer wrong-token' }]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong-token' }] as Record<string, string>[]) {
         const res = await call(`${gw.adminUrl}${path}`, {
           method,
           body,

@@ -216,7 +216,9 @@ describe('the Node runner (open model)', () => {
       return new Promise<void>(() => {});
     });
     closers.push(() => server.close());
-    const scenario = get({ load: { executor: 'constant-arrival-rate', rate: 2, duration: '60s', maxVUs: 10 } });
+    const scenario = get({
+      load: { executor: 'constant-arrival-rate', rate: 0.5, duration: '60s', maxVUs: 10 },
+    });
     const run = await runScenario({
       catalogue: catalogueWith(scenario),
       scenario,
@@ -225,7 +227,7 @@ describe('the Node runner (open model)', () => {
       mode: 'full',
       signal: interrupt.signal,
     });
-    expect(run.iterations).toMatchObject({ offered: 120, started: 1, interrupted: 1, completed: 0 });
+    expect(run.iterations).toMatchObject({ offered: 30, started: 1, interrupted: 1, completed: 0 });
   });
 
   it('only loads this machine', () => {

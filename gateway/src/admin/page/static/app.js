@@ -769,6 +769,7 @@
         'GET',
         `/admin/shadow/samples?route=${encodeURIComponent(routeId)}&limit=50`,
       );
+      const id = sampleId || samples[0]?.id;
       const list = samples.map((s) =>
         el(
           'li',
@@ -777,7 +778,7 @@
             'a',
             {
               href: `#samples=${encodeURIComponent(routeId)}/${encodeURIComponent(s.id)}`,
-              'aria-current': s.id === sampleId ? 'true' : undefined,
+              'aria-current': s.id === id ? 'true' : undefined,
             },
             `${time(s.at)} ${s.method} ${s.path} · ${s.primary.backend} ${s.primary.status ?? '–'} vs ${s.shadow.backend} ${s.shadow.status ?? '–'} · ${s.differences.length} difference${s.differences.length === 1 ? '' : 's'}`,
           ),
@@ -787,7 +788,6 @@
         list.push(el('li', { class: 'hint', text: 'No mismatches stored for this route.' }));
       $('sample-list').replaceChildren(...list);
       const view = $('sample-view');
-      const id = sampleId || samples[0]?.id;
       if (!id) {
         view.replaceChildren();
       } else {
