@@ -42,6 +42,8 @@ ENV CI=true
 RUN npm install --global --no-audit --no-fund --loglevel=error "pnpm@${PNPM_VERSION}"
 WORKDIR /app
 # Manifests and the pruned lockfile first: this layer is rebuilt only when dependencies change.
+# --filter-prod, not --filter: the latter follows workspace devDependencies too (packages/content
+# → @pilot/cms for its tests) and would put all of Strapi into every image.
 COPY --from=prune /out/json/ ./
 RUN --mount=type=cache,id=pilot-pnpm-store,target=/pnpm-store \
     pnpm install --prod --frozen-lockfile --filter-prod "${APP_PACKAGE}..." \

@@ -61,6 +61,7 @@ async function start(): Promise<number> {
   }
 }
 
+process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
 const port = await start();
 // CPU time is the number that survives a busy machine: run.ts asks before and after a run
 process.on('message', (m) => {

@@ -202,11 +202,8 @@ export class Gateway {
       this.metrics.rejected.labels('connect').inc();
       socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
-    // No WebSocket proxying: an Upgrade request is refused rather than half-proxied.
-    this.server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
-      this.metrics.rejected.labels('upgrade').inc();
-      socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    });
+    // No 'upgrade' listener on purpose: Node then treats an Upgrade request (WebSocket, h2c) as a
+    // plain request, whose Upgrade/Connection headers are stripped as hop-by-hop. Never tunnelled.
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
       this.metrics.rejected.labels(tooLarge ? 'header_too_large' : 'bad_request').inc();

@@ -137,7 +137,9 @@ export function responseHeaders(
   own: ReadonlySet<string>,
 ): string[] {
   const raw = proxyRes.rawHeaders;
-  const drop = proxyRes.headers.connection ? new Set(connectionTokens(proxyRes.headers.connection)) : null;
+  const conn = proxyRes.headers.connection;
+  // the common values name no other header: skip building a set
+  const drop = conn && conn !== 'keep-alive' && conn !== 'close' ? new Set(connectionTokens(conn)) : null;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;

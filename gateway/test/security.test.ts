@@ -129,11 +129,6 @@ describe('the security table: rejected every time, nothing reaches a backend the
     ['an encoded backslash', `GET /articles/..%5Cadmin HTTP/1.1\r\n${H}\r\n`, 400],
     ['an encoded NUL', `GET /articles/%00 HTTP/1.1\r\n${H}\r\n`, 400],
     ['a malformed escape', `GET /articles/%zz HTTP/1.1\r\n${H}\r\n`, 400],
-    [
-      'a WebSocket upgrade',
-      `GET /events HTTP/1.1\r\n${H.replace('close', 'Upgrade')}Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
-      501,
-    ],
     ['oversize headers', `GET /articles HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     [
       'an oversize declared body',
@@ -149,6 +144,19 @@ describe('the security table: rejected every time, nothing reaches a backend the
     // a request that reached the gateway after the bad one proves the socket was not reused
     await call(`${gw.url}/nothing-here`);
     expect(seen()).toBe(before + 1);
+  });
+
+  it('a WebSocket or h2c upgrade is never tunnelled: a plain request without Upgrade reaches the backend', async () => {
+    for (const upgrade of ['websocket', 'h2c']) {
+      const response = await raw(
+        gw.url,
+        `GET /articles HTTP/1.1\r\nHost: gateway.test\r\nConnection: Upgrade, close\r\nUpgrade: ${upgrade}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
+      expect(statusOf(response)).toBe(200);
+      const seenHeaders = backends.modern.requests.at(-1)!.headers;
+      expect(seenHeaders.upgrade).toBeUndefined();
+      expect(seenHeaders.connection).not.toMatch(/upgrade/i);
+    }
   });
 
   it('an oversize chunked body → 413; the backend never receives a complete request', async () => {

@@ -182,7 +182,7 @@ export function renderHtml(report: CompareReport): string {
   const resultRows = report.runs
     .map((r) => {
       const failed = failedThresholds(r);
-      return `<tr><td>${escapeHtml(r.scenario)}</td><td><span class="dot" style="background:${COLORS[r.target]}"></span>${r.target}</td><td class="n">${r.throughput.toFixed(1)}</td><td class="n">${formatMs(r.latency.p50)}</td><td class="n">${formatMs(r.latency.p95)}</td><td class="n">${formatMs(r.latency.p99)}</td><td class="n">${r.errors}${r.errors ? ` (${(r.errorRate * 100).toFixed(1)}%)` : ''}</td><td class="n">${r.upstreamCalls ?? '-'}</td><td class="${failed.length ? 'bad' : 'ok'}">${failed.length ? `FAIL ${failed.join(', ')}` : 'pass'} <small>(p95&lt;${r.thresholds.p95.limit}, p99&lt;${r.thresholds.p99.limit} ms, errors≤${r.thresholds.errorRate.limit * 100}%)</small></td></tr>`;
+      return `<tr><td class="t">${escapeHtml(r.scenario)}</td><td class="t"><span class="dot" style="background:${COLORS[r.target]}"></span>${r.target}</td><td class="n">${r.throughput.toFixed(1)}</td><td class="n">${formatMs(r.latency.p50)}</td><td class="n">${formatMs(r.latency.p95)}</td><td class="n">${formatMs(r.latency.p99)}</td><td class="n">${r.errors}${r.errors ? ` (${(r.errorRate * 100).toFixed(1)}%)` : ''}</td><td class="n">${r.upstreamCalls ?? '-'}</td><td class="${failed.length ? 'bad' : 'ok'}">${failed.length ? `FAIL ${failed.join(', ')}` : 'pass'} <small>(p95&lt;${r.thresholds.p95.limit}, p99&lt;${r.thresholds.p99.limit} ms, errors≤${r.thresholds.errorRate.limit * 100}%)</small></td></tr>`;
     })
     .join('');
   const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${v.toFixed(2)}×`);
@@ -211,7 +211,7 @@ export function renderHtml(report: CompareReport): string {
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#222;max-width:1900px}
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 6px} h2 small{color:#666;font-weight:normal}
 table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f4f6f8} td.n{text-align:right;font-variant-numeric:tabular-nums} .ok{color:#1e8449} .bad{color:#c0392b;font-weight:600}
+th{background:#f4f6f8} td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap} td.t{white-space:nowrap} .ok{color:#1e8449} .bad{color:#c0392b;font-weight:600}
 table.small{font-size:12px} code{font-size:12px} .meta{color:#555}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:6px}
 .charts{display:flex;flex-wrap:wrap;gap:12px} svg{background:#fcfcfc;border:1px solid #eee}

@@ -142,7 +142,7 @@ describe('k6 options built from the catalogue', () => {
     expect(starts[0]).toBe('0s');
     expect(new Set(starts).size).toBe(starts.length);
     const ramp = legacy.scenarios['auth-refresh']!;
-    expect(ramp).toMatchObject({ executor: 'ramping-arrival-rate', startRate: 2, timeUnit: '1s' });
+    expect(ramp).toMatchObject({ executor: 'ramping-arrival-rate', startRate: 1, timeUnit: '1s' });
   });
 
   it('streams get only the error-rate threshold in k6; smoke mode shortens every scenario', () => {

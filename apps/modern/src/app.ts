@@ -10,6 +10,7 @@ import headers from './plugins/app/headers.ts';
 import limits from './plugins/app/limits.ts';
 import metrics from './plugins/app/metrics.ts';
 import notFound from './plugins/app/not-found.ts';
+import validation from './plugins/app/validation.ts';
 import swagger from './plugins/external/swagger.ts';
 import swaggerUi from './plugins/external/swagger-ui.ts';
 import underPressure from './plugins/external/under-pressure.ts';
@@ -44,6 +45,7 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
   await fastify.register(headers);
   await fastify.register(metrics);
   await fastify.register(errors);
+  await fastify.register(validation);
   await fastify.register(bodyParser);
   await fastify.register(contentEncoding);
   await fastify.register(notFound);

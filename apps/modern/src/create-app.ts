@@ -1,11 +1,13 @@
+import type { Server } from 'node:http';
 import { LIMITS } from '@pilot/contracts';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import app from './app.ts';
 import type { AppDeps } from './deps.ts';
 import { clientErrorHandler } from './lib/client-error.ts';
 import { frameworkErrors } from './lib/framework-errors.ts';
+import { lazyChildLogger } from './plugins/app/lazy-logger.ts';
 import { RequestLogController } from './plugins/app/logging.ts';
 import { genReqId } from './plugins/app/request-id.ts';
 
@@ -14,12 +16,17 @@ import { genReqId } from './plugins/app/request-id.ts';
  * case-insensitive, a trailing slash ignored; params as long as the longest allowed URL (the
  * contract validates their length, not the router).
  */
-export function serverOptions(deps: AppDeps): FastifyServerOptions {
+export function serverOptions(deps: AppDeps): FastifyHttpOptions<Server> {
   return {
     loggerInstance: deps.logger,
     genReqId,
     logController: new RequestLogController(),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: LIMITS.bodyLimitBytes,
+    // larger headers → 431 from Node's parser (stated, like legacy's listen(), not left to a flag)
+    http: { maxHeaderSize: LIMITS.maxHeaderBytes },
+    // slow-loris bound, as legacy states it: the whole request (not the response: SSE) in 5 min
+    requestTimeout: 300_000,
     routerOptions: {
       caseSensitive: false,
       ignoreTrailingSlash: true,

@@ -2,6 +2,7 @@ import type { AuthService } from '@pilot/auth';
 import type { ContentRepository } from '@pilot/content';
 import type { HttpMetrics, Logger, ServiceConfig } from '@pilot/service-kit';
 import type { EventsHub } from './events/hub.ts';
+import type { ReplayGuard } from './lib/replay-guard.ts';
 
 /** Options for tests and operators that are not environment configuration. */
 export interface AppTuning {
@@ -36,5 +37,7 @@ export interface AppDeps {
   fetch?: typeof fetch;
   /** Defaults to an in-process hub (events reach only this instance's subscribers). */
   events?: EventsHub;
+  /** Webhook signatures already seen (defaults to this process; Redis covers every instance). */
+  replayGuard?: ReplayGuard;
   tuning?: AppTuning;
 }

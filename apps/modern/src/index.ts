@@ -8,4 +8,9 @@ export {
   type EventsHub,
 } from './events/hub.ts';
 export { createRedisEventsHub, type RedisEventsHub, type RedisEventsHubOptions } from './events/redis-hub.ts';
+export {
+  createMemoryReplayGuard,
+  createRedisReplayGuard,
+  type ReplayGuard,
+} from './lib/replay-guard.ts';
 export { createWebhookVerifier, signWebhook, type WebhookVerifier } from './lib/webhook-auth.ts';

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApp } from './create-app.ts';
 import { createMemoryEventsHub, type EventsHub } from './events/hub.ts';
 import { createRedisEventsHub } from './events/redis-hub.ts';
+import { createRedisReplayGuard } from './lib/replay-guard.ts';
 
 export const DEFAULT_PORT = 3002;
 
@@ -43,6 +44,10 @@ export async function start(env: Record<string, string | undefined> = process.en
     auth: shared.auth,
     metrics: shared.metrics,
     events,
+    // replayed webhook signatures are refused on every instance, not only the one that saw them
+    ...(shared.redis
+      ? { replayGuard: createRedisReplayGuard(shared.redis, `${DEFAULT_REDIS_PREFIX}webhooks:seen:`) }
+      : {}),
   });
   let closing: Promise<void> | undefined;
   const close = () => {

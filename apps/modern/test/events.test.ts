@@ -123,7 +123,9 @@ describe('GET /events (real server, fetch stream reader)', () => {
 });
 
 describe('1,000 idle SSE subscribers', () => {
-  it('connect and disconnect without leaking listeners, sockets or timers', { timeout: 120_000 }, async () => {
+  it('connect and disconnect without leaking listeners, sockets or timers', {
+    timeout: 120_000,
+  }, async () => {
     const hub = createMemoryEventsHub();
     const { app, url } = await listening(hub, 30_000);
     const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });

@@ -714,7 +714,9 @@ describe('parity: legacy (Express) and modern (Fastify) answer alike', () => {
     await Promise.all([legacy?.close(), modern?.close(), ...upstreams.map((u) => u.close())]);
   });
 
-  it('the table: identical status, content-type, cache-control, request id and body', { timeout: 120_000 }, async () => {
+  it('the table: identical status, content-type, cache-control, request id and body', {
+    timeout: 120_000,
+  }, async () => {
     const ctx: Record<Side, Context> = { legacy: {}, modern: {} };
     const cases = buildCases();
     const mismatches: string[] = [];

@@ -40,7 +40,9 @@ describe('server.ts (fake Strapi)', () => {
     );
   });
 
-  it('`node src/server.ts` shuts down with grace on SIGTERM (close-with-grace), exit code 0', { timeout: 60_000 }, async () => {
+  it('`node src/server.ts` shuts down with grace on SIGTERM (close-with-grace), exit code 0', {
+    timeout: 60_000,
+  }, async () => {
     const strapi = await startFakeStrapi({ collections: { articles: [] } });
     const child = spawn(process.execPath, [fileURLToPath(new URL('../src/server.ts', import.meta.url))], {
       env: { ...process.env, ...env(strapi.url), LOG_LEVEL: 'info' },

@@ -1,7 +1,15 @@
 import { errorBody, HEADERS, LIMITS } from '@pilot/contracts';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, createMemoryEventsHub, createWebhookVerifier, signWebhook } from '../src/index.ts';
+import { useTestRedis } from '@pilot/test-kit';
+import {
+  createApp,
+  createMemoryEventsHub,
+  createMemoryReplayGuard,
+  createRedisReplayGuard,
+  createWebhookVerifier,
+  signWebhook,
+} from '../src/index.ts';
 import { type TestDeps, testDeps, WEBHOOK_HMAC_SECRET, WEBHOOK_SECRET } from './helpers.ts';
 
 const entryUpdate = {
@@ -218,32 +226,63 @@ describe('POST /webhooks/strapi', () => {
   });
 });
 
-describe('webhook verifier', () => {
-  it('forgets signatures once their window has passed (bounded memory)', () => {
+describe('webhook verifier and replay guards', () => {
+  const body = Buffer.from('{}');
+  const signedAt = (ts: number) => ({
+    [HEADERS.webhookSignature]: signWebhook(WEBHOOK_HMAC_SECRET, ts, body),
+    [HEADERS.webhookTimestamp]: String(ts),
+  });
+
+  it('the memory guard forgets signatures once their window has passed (bounded memory)', async () => {
     let now = 1_700_000_000_000;
-    const verifier = createWebhookVerifier({ hmacSecret: WEBHOOK_HMAC_SECRET, now: () => now });
-    const body = Buffer.from('{}');
+    const guard = createMemoryReplayGuard(() => now);
+    const verifier = createWebhookVerifier({
+      hmacSecret: WEBHOOK_HMAC_SECRET,
+      now: () => now,
+      replayGuard: guard,
+    });
     for (let i = 0; i < 5; i++) {
-      const ts = Math.floor(now / 1000);
-      verifier.verify(
-        {
-          [HEADERS.webhookSignature]: signWebhook(WEBHOOK_HMAC_SECRET, ts, body),
-          [HEADERS.webhookTimestamp]: String(ts),
-        },
-        body,
-      );
+      await verifier.verify(signedAt(Math.floor(now / 1000)), body);
       now += 1000;
     }
-    expect(verifier.rememberedSignatures()).toBe(5);
+    expect(guard.size()).toBe(5);
     now += (LIMITS.webhookReplayWindowSeconds + 10) * 1000;
-    const ts = Math.floor(now / 1000);
-    verifier.verify(
-      {
-        [HEADERS.webhookSignature]: signWebhook(WEBHOOK_HMAC_SECRET, ts, body),
-        [HEADERS.webhookTimestamp]: String(ts),
-      },
-      body,
-    );
-    expect(verifier.rememberedSignatures()).toBe(1);
+    await verifier.verify(signedAt(Math.floor(now / 1000)), body);
+    expect(guard.size()).toBe(1);
+  });
+
+  it('a signature refused for another reason (wrong secret alongside) is not used up', async () => {
+    const guard = createMemoryReplayGuard();
+    const verifier = createWebhookVerifier({
+      secret: WEBHOOK_SECRET,
+      hmacSecret: WEBHOOK_HMAC_SECRET,
+      replayGuard: guard,
+    });
+    const headers = signedAt(Math.floor(Date.now() / 1000));
+    await expect(
+      verifier.verify({ ...headers, [HEADERS.webhookSecret]: 'wrong-secret-0123456789' }, body),
+    ).rejects.toThrow();
+    await expect(verifier.verify(headers, body)).resolves.toBe('signature');
+  });
+
+  it('with the Redis guard a delivery replayed to ANOTHER instance is refused (real Redis)', async () => {
+    const redis = await useTestRedis('modern-replay');
+    try {
+      const instance = () =>
+        createWebhookVerifier({
+          hmacSecret: WEBHOOK_HMAC_SECRET,
+          replayGuard: createRedisReplayGuard(redis.client, redis.prefix),
+        });
+      const headers = signedAt(Math.floor(Date.now() / 1000));
+      await expect(instance().verify(headers, body)).resolves.toBe('signature');
+      await expect(instance().verify(headers, body)).rejects.toMatchObject({ status: 401 });
+      const ttl = await redis.client.ttl(
+        `${redis.prefix}${headers[HEADERS.webhookSignature].slice('sha256='.length)}`,
+      );
+      expect(ttl).toBeGreaterThan(LIMITS.webhookReplayWindowSeconds - 5);
+      expect(ttl).toBeLessThanOrEqual(LIMITS.webhookReplayWindowSeconds + 1);
+    } finally {
+      await redis.cleanup();
+    }
   });
 });

@@ -131,6 +131,13 @@ export const routeSchema = z
         path: [],
       });
     }
+    if (route.stickyCookie && !(route.sticky ?? []).includes(`cookie:${route.stickyCookie}`)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `stickyCookie needs "cookie:${route.stickyCookie}" in sticky, or the assigned cookie is never read`,
+        path: ['stickyCookie'],
+      });
+    }
     if (route.split) {
       const values = Object.values(route.split);
       const sum = values.reduce((a, b) => a + b, 0);

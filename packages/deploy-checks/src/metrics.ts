@@ -16,8 +16,13 @@ const CONSTRUCTOR_TYPES: Record<string, MetricDefinition['type']> = {
 };
 
 /**
- * Prometheus metrics the code defines: every `new Counter|Gauge|Histogram|Summary({ name: '...' })`
- * (prom-client) in the source of the services and shared packages (tests excluded).
+ * Prometheus metrics the code defines, found statically in the source of the services and
+ * shared packages (tests excluded):
+ * - prom-client constructors: `new Counter|Gauge|Histogram|Summary({ name: '…' })`;
+ * - custom collectors registered with `registry.registerMetric(...)` through a helper called
+ *   as `helper('name' | NAME_CONST, 'help', 'counter' | 'gauge' | 'histogram' | 'summary', …)`
+ *   (the gateway formats its hot-path numbers that way); a constant is resolved from
+ *   `const NAME_CONST = '…'` in the same file.
  */
 export function definedMetrics(root = REPO_ROOT): MetricDefinition[] {
   const out: MetricDefinition[] = [];
@@ -32,6 +37,16 @@ export function definedMetrics(root = REPO_ROOT): MetricDefinition[] {
         /new (Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\s*\{[^}]*?name:\s*['"`]([a-zA-Z_:][a-zA-Z0-9_:]*)['"`]/g,
       )) {
         out.push({ name: m[2]!, type: CONSTRUCTOR_TYPES[m[1]!]!, file });
+      }
+      const constants = new Map<string, string>();
+      for (const m of text.matchAll(/const ([A-Za-z_]\w*)\s*=\s*['"`]([a-zA-Z_:][a-zA-Z0-9_:]*)['"`]/g)) {
+        constants.set(m[1]!, m[2]!);
+      }
+      for (const m of text.matchAll(
+        /\w+\(\s*(?:['"`]([a-zA-Z_:][a-zA-Z0-9_:]*)['"`]|([A-Za-z_]\w*))\s*,\s*(?:'[^']*'|"[^"]*"|`[^`]*`)\s*,\s*['"](counter|gauge|histogram|summary)['"]/g,
+      )) {
+        const name = m[1] ?? constants.get(m[2]!);
+        if (name) out.push({ name, type: m[3] as MetricDefinition['type'], file });
       }
     }
   }

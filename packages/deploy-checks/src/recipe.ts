@@ -65,7 +65,9 @@ export async function pruneAndInstall(
       }
       install.push(word);
     }
-    install.push('--offline', '--reporter=silent');
+    // The repo's own store (pnpm may place it per filesystem: ask it rather than assume).
+    const store = (await run('pnpm', ['store', 'path'], { cwd: REPO_ROOT })).stdout.trim();
+    install.push('--store-dir', store, '--offline', '--reporter=silent');
     await run('pnpm', install, { cwd: root, env: { ...process.env, CI: 'true' } });
     await cp(join(out, 'full'), root, { recursive: true });
     return { root, install: ['pnpm', ...install], cleanup: () => rm(dir, { recursive: true, force: true }) };

@@ -307,6 +307,21 @@ describe('docker-compose.yml environment', () => {
     expect(urls).toEqual({ legacy: 'http://legacy:3001', modern: 'http://modern:3002' });
   });
 
+  it('lets the loadtest profile log in: the k6 catalogue user is one of the services demo users', () => {
+    const catalogue = JSON.parse(readFileSync(repoPath('load-tests/scenarios.json'), 'utf8')) as {
+      vars: Record<string, string>;
+    };
+    for (const name of ['legacy', 'modern']) {
+      const users = loadServiceConfig(env(name), { port: 0 }).AUTH_USERS;
+      expect(users, name).toContainEqual(
+        expect.objectContaining({
+          username: catalogue.vars.loginUsername,
+          password: catalogue.vars.loginPassword,
+        }),
+      );
+    }
+  });
+
   it('fails interpolation loudly on a malformed variable', () => {
     expect(() => parseCompose('services:\n  a:\n    image: "x:${TAG"\n')).toThrow(/unterminated/);
   });

@@ -112,10 +112,11 @@ describe('docker/service.Dockerfile dependency stages, replayed without Docker',
     };
     const booted = await bootAndProbe(dir, env, `http://127.0.0.1:${adminPort}${args.HEALTH_PATH}`);
     running.push(booted);
-    const metrics = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
-    expect(await metrics.text()).toContain('gateway_requests_total');
     // /health is not a gateway route: the default route sends it to legacy.
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     expect(res.status).toBe(200);
+    expect(res.headers.get('x-backend')).toBe('legacy');
+    const metrics = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+    expect(await metrics.text()).toMatch(/^gateway_requests_total\{.*backend="legacy".*\} 1$/m);
   }, 180_000);
 });

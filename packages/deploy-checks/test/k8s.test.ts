@@ -127,6 +127,8 @@ describe('deploy/k8s/addons', () => {
   it('runs k6 distributed with the k6-operator against the gateway Service', () => {
     const run = addons.find((m) => m.object.kind === 'TestRun')!.object;
     expect(run.apiVersion).toBe('k6.io/v1alpha1');
+    // Not in the app's namespace (Pod Security `restricted` there; separate quota for load).
+    expect(run.metadata.namespace).toBe('load-testing');
     const spec = run.spec as {
       parallelism: number;
       script: { configMap: { name: string; file: string } };

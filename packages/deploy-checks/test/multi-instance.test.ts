@@ -6,7 +6,16 @@ import { createApp as createModernApp } from '@pilot/modern';
 import { createLogger, createServiceDeps, loadServiceConfig, type ServiceDeps } from '@pilot/service-kit';
 import { type TestRedis, useTestRedis } from '@pilot/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoPath } from '../src/index.ts';
+import { parse } from 'yaml';
+import {
+  BUILTIN_SERIES,
+  type Dashboard,
+  dashboardExpressions,
+  freePort,
+  metricsInExpr,
+  readRepoFile,
+  repoPath,
+} from '../src/index.ts';
 
 /**
  * What docker-compose.yml and deploy/k8s promise when legacy, modern and the gateway run as
@@ -199,8 +208,16 @@ describe('replicas on one Redis: 2 legacy + 2 modern + 2 gateways (real Strapi, 
   });
 
   it('a weight change on gateway A reaches gateway B; clearing it on B reaches A', async () => {
+    // Whatever the table's current split for /subscribers, send everyone the other way.
+    const header =
+      (parse(readRepoFile('gateway/routes.yaml')) as { settings?: { backendHeader?: string } }).settings
+        ?.backendHeader ?? 'x-backend';
+    const fileWeights = { ...gwA.gateway.route('subscribers')!.weights };
+    expect(gwB.gateway.route('subscribers')!.weights).toEqual(fileWeights);
+    const target = (fileWeights.legacy ?? 0) >= 50 ? 'modern' : 'legacy';
+    const weights = { legacy: target === 'legacy' ? 100 : 0, modern: target === 'modern' ? 100 : 0 };
     const backends = async (gw: GatewayHandle) => {
-      const seen: string[] = [];
+      const seen = new Set<string>();
       for (let user = 0; user < 20; user += 1) {
         // An invalid body: each backend answers 422 itself without writing anything.
         const res = await fetch(`${gw.url}/subscribers`, {
@@ -209,23 +226,21 @@ describe('replicas on one Redis: 2 legacy + 2 modern + 2 gateways (real Strapi, 
           body: '{}',
         });
         expect(res.status).toBe(422);
-        seen.push(res.headers.get('x-backend') ?? '?');
+        seen.add(res.headers.get(header) ?? '?');
       }
       return seen;
     };
-    expect(gwB.gateway.route('subscribers')!.weights).toEqual({ legacy: 90, modern: 10 });
-    expect(await backends(gwB)).toContain('legacy');
 
     const reachedB = once(gwB.gateway.events, 'overrides');
     const put = await fetch(`${gwA.adminUrl}/admin/routes/subscribers/weights`, {
       method: 'PUT',
       headers: admin,
-      body: JSON.stringify({ weights: { legacy: 0, modern: 100 } }),
+      body: JSON.stringify({ weights }),
     });
     expect(put.status).toBe(200);
     await within(5_000, 'override on gateway B', reachedB);
-    expect(gwB.gateway.route('subscribers')!.weights).toEqual({ legacy: 0, modern: 100 });
-    expect(new Set(await backends(gwB))).toEqual(new Set(['modern']));
+    expect(gwB.gateway.route('subscribers')!.weights).toEqual(weights);
+    expect(await backends(gwB)).toEqual(new Set([target]));
 
     const reachedA = once(gwA.gateway.events, 'overrides');
     const clear = await fetch(`${gwB.adminUrl}/admin/routes/subscribers/override`, {
@@ -234,8 +249,7 @@ describe('replicas on one Redis: 2 legacy + 2 modern + 2 gateways (real Strapi, 
     });
     expect(clear.status).toBe(200);
     await within(5_000, 'override cleared on gateway A', reachedA);
-    expect(gwA.gateway.route('subscribers')!.weights).toEqual({ legacy: 90, modern: 10 });
-    expect(await backends(gwA)).toContain('legacy');
+    expect(gwA.gateway.route('subscribers')!.weights).toEqual(fileWeights);
   });
 
   it('refresh tokens are shared: rotated on another instance, reuse detected on a third', async () => {
@@ -268,5 +282,34 @@ describe('replicas on one Redis: 2 legacy + 2 modern + 2 gateways (real Strapi, 
     // The reuse revoked the whole family, on every instance.
     const afterReuse = await post(apps.modernA.url, '/auth/refresh', { refreshToken: second });
     expect(afterReuse.status).toBe(401);
+  });
+
+  it('exports every metric the Grafana dashboard reads (scraped from the running instances)', async () => {
+    const scrapes = await Promise.all(
+      [`${gwA.adminUrl}/metrics`, `${apps.legacyA.url}/metrics`, `${apps.modernA.url}/metrics`].map(
+        async (url) => {
+          const res = await fetch(url);
+          expect(res.status, url).toBe(200);
+          return res.text();
+        },
+      ),
+    );
+    const exported = new Set(
+      scrapes.flatMap((text) =>
+        [...text.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap((m) => [
+          m[1]!,
+          `${m[1]}_bucket`,
+          `${m[1]}_sum`,
+          `${m[1]}_count`,
+        ]),
+      ),
+    );
+    const dashboard = JSON.parse(
+      readRepoFile('observability/grafana/dashboards/migration-pilot.json'),
+    ) as Dashboard;
+    const missing = dashboardExpressions(dashboard)
+      .flatMap(({ expr }) => metricsInExpr(expr))
+      .filter((name) => !BUILTIN_SERIES.has(name) && !exported.has(name));
+    expect([...new Set(missing)]).toEqual([]);
   });
 });

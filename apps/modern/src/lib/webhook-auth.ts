@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { ApiError, HEADERS, LIMITS } from '@pilot/contracts';
+import { createMemoryReplayGuard, type ReplayGuard } from './replay-guard.ts';
 
 export interface WebhookAuthOptions {
   /** Shared secret Strapi sends in `x-webhook-secret` (configured on the webhook in Strapi's admin). */
@@ -9,6 +10,8 @@ export interface WebhookAuthOptions {
   replayWindowSeconds?: number;
   /** Clock in ms (tests). */
   now?: () => number;
+  /** Where seen signatures are remembered (default: this process; Redis to cover every instance). */
+  replayGuard?: ReplayGuard;
 }
 
 export type WebhookHeaders = Record<string, string | string[] | undefined>;
@@ -37,10 +40,12 @@ function single(value: string | string[] | undefined): string | undefined {
 }
 
 export interface WebhookVerifier {
-  /** Throws ApiError (401 UNAUTHORIZED, 400 BAD_REQUEST) unless the sender is verified; returns the method used. */
-  verify(headers: WebhookHeaders, rawBody: Buffer): 'secret' | 'signature' | 'secret+signature';
-  /** Signatures remembered for replay protection (tests, metrics). */
-  rememberedSignatures(): number;
+  /**
+   * Rejects with ApiError (401 UNAUTHORIZED, 400 BAD_REQUEST) unless the sender is verified;
+   * resolves with the method used. A verified signature is claimed in the replay guard last,
+   * so a request refused for another reason does not use it up.
+   */
+  verify(headers: WebhookHeaders, rawBody: Buffer): Promise<'secret' | 'signature' | 'secret+signature'>;
 }
 
 /**
@@ -51,13 +56,9 @@ export interface WebhookVerifier {
 export function createWebhookVerifier(options: WebhookAuthOptions): WebhookVerifier {
   const windowSeconds = options.replayWindowSeconds ?? LIMITS.webhookReplayWindowSeconds;
   const now = options.now ?? Date.now;
-  /** signature hex → epoch ms after which its timestamp is out of the window anyway. */
-  const seen = new Map<string, number>();
+  const replayGuard = options.replayGuard ?? createMemoryReplayGuard(now);
 
-  function forgetExpired(nowMs: number) {
-    for (const [signature, expiresAt] of seen) if (expiresAt <= nowMs) seen.delete(signature);
-  }
-
+  /** Checks a signature; returns what to claim in the replay guard (key, seconds to remember). */
   function verifySignature(hmacSecret: string, header: string, headers: WebhookHeaders, rawBody: Buffer) {
     const match = SIGNATURE.exec(header.trim());
     if (!match?.[1])
@@ -68,41 +69,48 @@ export function createWebhookVerifier(options: WebhookAuthOptions): WebhookVerif
         message: `A signed webhook needs ${HEADERS.webhookTimestamp} (Unix seconds).`,
       });
     }
-    const nowMs = now();
-    const ageSeconds = Math.abs(nowMs / 1000 - Number(timestamp));
-    if (ageSeconds > windowSeconds) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
+    const nowSeconds = now() / 1000;
+    if (Math.abs(nowSeconds - Number(timestamp)) > windowSeconds) {
+      throw new ApiError('UNAUTHORIZED', { message: REJECTED });
+    }
     const given = Buffer.from(match[1], 'hex');
     const expected = createHmac('sha256', hmacSecret).update(`${timestamp}.`).update(rawBody).digest();
-    if (!timingSafeEqual(sha256(given), sha256(expected)))
+    if (!timingSafeEqual(sha256(given), sha256(expected))) {
       throw new ApiError('UNAUTHORIZED', { message: REJECTED });
-    forgetExpired(nowMs);
-    const key = match[1].toLowerCase();
-    if (seen.has(key))
-      throw new ApiError('UNAUTHORIZED', { message: 'This webhook delivery was already received.' });
-    seen.set(key, (Number(timestamp) + windowSeconds) * 1000 + 1000);
+    }
+    // remembered until its timestamp leaves the window (after that it is refused anyway)
+    return { key: match[1].toLowerCase(), ttlSeconds: Number(timestamp) + windowSeconds - nowSeconds + 1 };
   }
 
   return {
-    verify(headers, rawBody) {
+    async verify(headers, rawBody) {
       const { secret, hmacSecret } = options;
       if (!secret && !hmacSecret) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
       const givenSecret = single(headers[HEADERS.webhookSecret]);
       const givenSignature = single(headers[HEADERS.webhookSignature]);
       let secretOk = false;
-      let signatureOk = false;
+      let claim: { key: string; ttlSeconds: number } | undefined;
       if (secret && givenSecret !== undefined) {
         if (!safeEqual(givenSecret, secret)) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
         secretOk = true;
       }
       if (hmacSecret && givenSignature !== undefined) {
-        verifySignature(hmacSecret, givenSignature, headers, rawBody);
-        signatureOk = true;
+        claim = verifySignature(hmacSecret, givenSignature, headers, rawBody);
       }
-      if (secretOk && signatureOk) return 'secret+signature';
-      if (secretOk) return 'secret';
-      if (signatureOk) return 'signature';
-      throw new ApiError('UNAUTHORIZED', { message: REJECTED });
+      if (!secretOk && !claim) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
+      if (claim) {
+        let first: boolean;
+        try {
+          first = await replayGuard.claim(claim.key, claim.ttlSeconds);
+        } catch {
+          throw new ApiError('SERVICE_UNAVAILABLE', {
+            message: 'Replay protection is unavailable; retry later.',
+          });
+        }
+        if (!first)
+          throw new ApiError('UNAUTHORIZED', { message: 'This webhook delivery was already received.' });
+      }
+      return secretOk && claim ? 'secret+signature' : claim ? 'signature' : 'secret';
     },
-    rememberedSignatures: () => seen.size,
   };
 }

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppDeps, AppTuning } from '../../deps.ts';
 import { createMemoryEventsHub, type EventsHub } from '../../events/hub.ts';
+import { createMemoryReplayGuard, type ReplayGuard } from '../../lib/replay-guard.ts';
 
 /** The deps with every optional part filled in; what routes read from `fastify.deps`. */
 export interface ResolvedDeps {
@@ -16,6 +17,7 @@ export interface ResolvedDeps {
   metrics: HttpMetrics;
   fetch: typeof fetch;
   events: EventsHub;
+  replayGuard: ReplayGuard;
   tuning: AppTuning;
 }
 
@@ -34,6 +36,7 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     metrics: deps.metrics ?? createHttpMetrics('modern'),
     fetch: deps.fetch ?? globalThis.fetch,
     events: deps.events ?? createMemoryEventsHub(),
+    replayGuard: deps.replayGuard ?? createMemoryReplayGuard(),
     tuning: deps.tuning ?? {},
   };
 }

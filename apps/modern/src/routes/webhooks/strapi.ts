@@ -32,15 +32,10 @@ const strapiWebhook: FastifyPluginAsyncZod = async (fastify) => {
     {
       schema: schemaFor(routes.strapiWebhook),
       bodyLimit: LIMITS.webhookBodyLimitBytes,
-      preValidation: (request, _reply, done) => {
-        try {
-          const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-          verifier.verify(request.headers, raw);
-          request.body = parseJsonBody(raw.toString('utf8')) as StrapiWebhookPayload;
-          done();
-        } catch (error) {
-          done(error as Error);
-        }
+      preValidation: async (request) => {
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        await verifier.verify(request.headers, raw);
+        request.body = parseJsonBody(raw.toString('utf8')) as StrapiWebhookPayload;
       },
     },
     async (request) => {
