@@ -13,7 +13,7 @@ import type { Overrides, RouteOverride } from './table.ts';
  * - overrides: without Redis the primary holds them and tells every worker about a change
  *   (with Redis, Redis does this, across machines too);
  * - /admin/stats: the answering worker asks the primary, which collects every worker's raw
- *   windows and shadow counters, merged by the worker (histograms merge exactly);
+ *   windows and shadow counters, merged by the worker (histograms merge exactly); shadow samples likewise;
  * - /metrics: prom-client's AggregatorRegistry sums the workers' registries in the primary.
  */
 interface Msg {
@@ -37,10 +37,7 @@ export function startClusterHub(logger: Logger): void {
   const audit: AuditEntry[] = [];
   const aggregator = new AggregatorRegistry();
   let seq = 0;
-  const pending = new Map<
-    number,
-    { left: number; parts: WorkerSnapshot[]; done: (v: WorkerSnapshot[]) => void }
-  >();
+  const pending = new Map<number, { left: number; parts: unknown[]; done: (v: unknown[]) => void }>();
 
   const reply = (worker: Worker, id: number | undefined, value: unknown) =>
     worker.send({ pilot: 1, type: 'reply', id, value } satisfies Msg);
@@ -70,7 +67,7 @@ export function startClusterHub(logger: Logger): void {
       case 'audit:list':
         reply(worker, msg.id, audit.slice(0, Number(msg.limit ?? 100)));
         break;
-      case 'stats:collect': {
+      case 'collect': {
         const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
         const id = ++seq;
         const timer = setTimeout(() => finish(), 2000);
@@ -82,14 +79,15 @@ export function startClusterHub(logger: Logger): void {
           reply(worker, msg.id, p.parts);
         };
         pending.set(id, { left: workers.length, parts: [], done: finish });
-        for (const w of workers)
-          w.send({ pilot: 1, type: 'stats:snapshot', id, window: msg.window } satisfies Msg);
+        for (const w of workers) {
+          w.send({ pilot: 1, type: 'snapshot', id, kind: msg.kind, args: msg.args } satisfies Msg);
+        }
         break;
       }
-      case 'stats:snapshot:reply': {
+      case 'snapshot:reply': {
         const p = pending.get(Number(msg.id));
         if (!p) break;
-        p.parts.push(msg.value as WorkerSnapshot);
+        p.parts.push(msg.value);
         if (--p.left <= 0) p.done(p.parts);
         break;
       }
@@ -174,22 +172,28 @@ export class ClusterOverrideStore implements OverrideStore {
   async close(): Promise<void> {}
 }
 
-/** Worker side: answer the primary's snapshot requests, and read the cluster-wide numbers. */
-export function serveWorkerSnapshots(snapshot: (windowS: number) => WorkerSnapshot): void {
-  process.on('message', (msg: unknown) => {
-    if (isMsg(msg) && msg.type === 'stats:snapshot') {
-      process.send?.({
-        pilot: 1,
-        type: 'stats:snapshot:reply',
-        id: msg.id,
-        value: snapshot(Number(msg.window)),
-      } satisfies Msg);
-    }
-  });
+const servers = new Map<string, (args: Record<string, unknown>) => unknown>();
+
+/** Worker side: answer the primary's "collect" requests of this kind with `fn(args)`. */
+export function serveWorker(kind: string, fn: (args: Record<string, unknown>) => unknown): void {
+  if (servers.size === 0) {
+    process.on('message', (msg: unknown) => {
+      if (!isMsg(msg) || msg.type !== 'snapshot') return;
+      const handler = servers.get(String(msg.kind));
+      const value = handler ? handler((msg.args ?? {}) as Record<string, unknown>) : null;
+      process.send?.({ pilot: 1, type: 'snapshot:reply', id: msg.id, value } satisfies Msg);
+    });
+  }
+  servers.set(kind, fn);
+}
+
+/** Asks every worker (this one included) through the primary; one answer per worker. */
+export function collectFromWorkers<T>(kind: string, args: Record<string, unknown> = {}): Promise<T[]> {
+  return ask<T[]>('collect', { kind, args });
 }
 
 export function collectClusterStats(windowS: number): Promise<WorkerSnapshot[]> {
-  return ask<WorkerSnapshot[]>('stats:collect', { window: windowS });
+  return collectFromWorkers<WorkerSnapshot>('stats', { window: windowS });
 }
 
 export function collectClusterMetrics(): Promise<string> {

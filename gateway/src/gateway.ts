@@ -15,7 +15,7 @@ import {
   writeBack,
 } from './config/overrides.ts';
 import { watchTable, type TableWatcher } from './config/watch.ts';
-import { ClusterOverrideStore, exposeWorkerRegistry, serveWorkerSnapshots } from './cluster.ts';
+import { ClusterOverrideStore, exposeWorkerRegistry, serveWorker } from './cluster.ts';
 import type { CapturedResponse } from './diff.ts';
 import { GatewayError, sendError, TableError } from './errors.ts';
 import { errorKind, type FallbackReason, mayFallback } from './fallback.ts';
@@ -172,10 +172,14 @@ export class Gateway {
         : new MemoryOverrideStore(this.instanceId);
     if (options.cluster) {
       exposeWorkerRegistry(this.metrics.registry);
-      serveWorkerSnapshots((windowS) => ({
-        raws: this.metrics.rawWindows(windowS),
+      serveWorker('stats', (args) => ({
+        raws: this.metrics.rawWindows(Number(args.window)),
         shadow: [...this.shadows.counts.entries()],
       }));
+      serveWorker('samples', (args) =>
+        this.shadows.samples.list(args.route as string | undefined, Number(args.limit)),
+      );
+      serveWorker('sample', (args) => this.shadows.samples.get(String(args.id)) ?? null);
     }
     this.ownHeaders = new Set(['x-request-id']);
     this.forward = createForward({
@@ -190,6 +194,10 @@ export class Gateway {
     this.server = http.createServer(
       { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: true },
       (req, res) => this.handle(req as GwReq, res),
+    );
+    // Expect: 100-continue is answered only once the request passed the checks (413 before upload)
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
+      this.handle(req as GwReq, res, true),
     );
     this.server.keepAliveTimeout = 65_000;
     this.server.headersTimeout = 66_000;
@@ -224,13 +232,14 @@ export class Gateway {
     this.loaded = await loadTableFile(this.options.routesFile, this.options.env ?? {});
     try {
       this.overrides = await this.store.load();
-      await this.store.subscribe((from) => void this.refreshOverrides(from));
     } catch (error) {
       this.logger.error(
         { err: (error as Error).message },
-        'override store unavailable; serving the file as it is',
+        'override store unavailable; serving the file as it is until it answers',
       );
     }
+    // subscribes even when Redis is down now: the store keeps trying and re-reads once it is back
+    await this.store.subscribe((from) => void this.refreshOverrides(from));
     this.install(this.loaded, 'start');
     this.metrics.reloads.labels('ok').inc();
     this.lastReload = { at: new Date().toISOString(), ok: true, reason: 'start' };
@@ -346,7 +355,15 @@ export class Gateway {
           at: new Date().toISOString(),
         } as RouteOverride;
       }
-      await this.store.save(id, next);
+      try {
+        await this.store.save(id, next);
+      } catch (error) {
+        throw new GatewayError(
+          'STORE_UNAVAILABLE',
+          503,
+          `override store unavailable, nothing changed: ${(error as Error).message}`,
+        );
+      }
       if (next) this.overrides = { ...this.overrides, [id]: next };
       else {
         const { [id]: _drop, ...rest } = this.overrides;
@@ -416,7 +433,7 @@ export class Gateway {
     sendError(res, status, code, message, close, { [this.backendHeader]: 'gateway' });
   }
 
-  private handle(req: GwReq, res: ServerResponse): void {
+  private handle(req: GwReq, res: ServerResponse, expectsContinue = false): void {
     const start = performance.now();
     const norm = normalizeTarget(req.url ?? '');
     if (!norm.ok) {
@@ -450,6 +467,8 @@ export class Gateway {
       );
       return;
     }
+
+    if (expectsContinue) res.writeContinue();
 
     const incomingId = req.headers['x-request-id'];
     const requestId =

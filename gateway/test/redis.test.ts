@@ -100,3 +100,31 @@ describe('two gateway instances on one Redis (real Redis, fake backends)', () =>
     expect(b.gateway.route('subscribers')!.weights).toEqual({ legacy: 90, modern: 10 });
   });
 });
+
+describe('Redis unreachable', () => {
+  it('starts on the file, serves, and refuses admin changes with 503 instead of half-applying them', async () => {
+    const backends = await startBackends();
+    const t = await tempDir();
+    const gw = await startGateway({
+      routesFile: await copyDefaultTable(t.dir),
+      env: backends.env,
+      adminToken: TOKEN,
+      redisUrl: 'redis://127.0.0.1:1',
+    });
+    try {
+      expect((await call(`${gw.url}/articles`)).headers['x-backend']).toBe('modern');
+      const res = await call(`${gw.adminUrl}/admin/routes/subscribers/weights`, {
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{"weights":{"legacy":0,"modern":100}}',
+      });
+      expect(res.status).toBe(503);
+      expect(res.json<{ error: { code: string } }>().error.code).toBe('STORE_UNAVAILABLE');
+      expect(gw.gateway.route('subscribers')!.weights).toEqual({ legacy: 90, modern: 10 });
+    } finally {
+      await gw.close();
+      await backends.close();
+      await t.cleanup();
+    }
+  });
+});

@@ -159,6 +159,23 @@ describe('the security table: rejected every time, nothing reaches a backend the
     }
   });
 
+  it('Expect: 100-continue with an oversize body gets 413 before any upload, a small one gets 100 then 200', async () => {
+    const before = seen();
+    const big = await raw(
+      gw.url,
+      `POST /articles HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: ${5 * 1024 * 1024}\r\n\r\n`,
+    );
+    expect(statusOf(big)).toBe(413);
+    expect(big).not.toContain('100 Continue');
+    expect(seen()).toBe(before);
+    const small = await raw(
+      gw.url,
+      `POST /articles HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 2\r\n\r\n{}`,
+    );
+    expect(small.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK')).toBe(true);
+    expect(backends.modern.requests.at(-1)!.headers.expect).toBeUndefined();
+  });
+
   it('an oversize chunked body → 413; the backend never receives a complete request', async () => {
     // a plain node:http backend (test-kit's server treats an aborted upload as an error)
     const received: string[] = [];

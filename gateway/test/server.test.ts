@@ -195,5 +195,23 @@ describe('src/server.ts (fake backends)', () => {
       });
       expect(res.headers['x-backend']).toBe('modern');
     });
+    // shadow samples live in each worker; the admin API merges them
+    await runConcurrent(6, 2, async () => {
+      const res = await call(`${server.url}/aggregate`, { headers: { connection: 'close' } });
+      expect(res.headers['x-backend']).toBe('legacy');
+    });
+    for (let i = 0; i < 4; i++) {
+      await expect
+        .poll(
+          async () => {
+            const res = await call(`${server.adminUrl}/admin/shadow/samples?route=aggregate`, {
+              headers: { ...auth, connection: 'close' },
+            });
+            return res.json<{ samples: unknown[] }>().samples.length;
+          },
+          { timeout: 10_000, interval: 50 },
+        )
+        .toBe(6);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { Breaker } from '../src/breaker.ts';
 import { bucketOf, jwtSubject } from '../src/choose.ts';
 import { diffResponses } from '../src/diff.ts';
 import { normalizeTarget } from '../src/normalize.ts';
+import { prepareUpstreamHeaders } from '../src/proxy.ts';
 import { compileIgnore } from '../src/table.ts';
 
 describe('path normalisation', () => {
@@ -111,5 +112,43 @@ describe('breaker', () => {
     const t = 2_000_000;
     for (let i = 0; i < 10; i++) b.record(i % 2 === 0, t);
     expect(b.state).toBe('open');
+  });
+});
+
+describe('upstream headers', () => {
+  const req = (headers: Record<string, string>) =>
+    ({
+      headers: { ...headers },
+      socket: { remoteAddress: '10.1.2.3' },
+    }) as unknown as import('node:http').IncomingMessage;
+
+  it('appends to X-Forwarded-For behind a trusted proxy, keeps its proto and host', () => {
+    const r = req({
+      host: 'api.example',
+      'x-forwarded-for': '1.1.1.1',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'www.example',
+    });
+    prepareUpstreamHeaders(r, { requestId: 'id-1', trustProxy: true });
+    expect(r.headers).toMatchObject({
+      'x-forwarded-for': '1.1.1.1, 10.1.2.3',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'www.example',
+      'x-request-id': 'id-1',
+    });
+  });
+
+  it('never lets a Connection token remove the framing headers', () => {
+    const r = req({
+      host: 'a',
+      connection: 'content-length, transfer-encoding, host, x-a',
+      'content-length': '3',
+      'x-a': '1',
+    });
+    prepareUpstreamHeaders(r, { requestId: 'id-2', trustProxy: false });
+    expect(r.headers['content-length']).toBe('3');
+    expect(r.headers.host).toBe('a');
+    expect(r.headers['x-a']).toBeUndefined();
+    expect(r.headers.connection).toBeUndefined();
   });
 });

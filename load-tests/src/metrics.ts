@@ -15,8 +15,8 @@ export const UPSTREAM_CALL_METRICS = ['strapi_upstream_requests_total'] as const
 export const BACKEND_HEADERS = ['x-pilot-backend', 'x-backend', 'x-served-by', 'x-upstream'] as const;
 
 /**
- * Sum of a counter's samples across label sets in Prometheus text exposition format,
- * or null when the metric is absent. `name` may be given with or without `_total`.
+ * Sum of a counter's samples across label sets in Prometheus text exposition format
+ * (0 when it is declared without samples), or null when the metric is absent. `name` may be given with or without `_total`.
  */
 export function sumCounter(text: string, name: string): number | null {
   const names = new Set([name, name.endsWith('_total') ? name.slice(0, -'_total'.length) : `${name}_total`]);
@@ -24,6 +24,9 @@ export function sumCounter(text: string, name: string): number | null {
   let sum = 0;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
+    // A declared counter without samples yet (prom-client before its first inc) counts as 0.
+    const declared = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) /.exec(line);
+    if (declared && names.has(declared[1]!)) found = true;
     if (line === '' || line.startsWith('#')) continue;
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)/.exec(line);
     if (!match || !names.has(match[1]!)) continue;

@@ -16,6 +16,11 @@ describe('reading Prometheus counters', () => {
     expect(sumCounter(text, 'http_requests_total')).toBe(99);
   });
 
+  it('counts a declared counter without samples as 0', () => {
+    const empty = '# HELP strapi_upstream_requests_total x\n# TYPE strapi_upstream_requests_total counter\n';
+    expect(sumCounter(empty, 'strapi_upstream_requests_total')).toBe(0);
+  });
+
   it('returns null when the counter is absent', () => {
     expect(sumCounter(text, 'nope_total')).toBeNull();
     expect(sumCounter('', 'strapi_upstream_requests_total')).toBeNull();

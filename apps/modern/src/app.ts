@@ -41,8 +41,8 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
 
   // plugins/app: our own decorators and hooks (fastify-plugin: they apply app-wide)
   await fastify.register(deps, { deps: opts.deps });
-  await fastify.register(limits);
   await fastify.register(headers);
+  await fastify.register(limits);
   await fastify.register(metrics);
   await fastify.register(errors);
   await fastify.register(validation);

@@ -265,6 +265,24 @@ describe('webhook verifier and replay guards', () => {
     await expect(verifier.verify(headers, body)).resolves.toBe('signature');
   });
 
+  it('apps given a shared Redis guard refuse a delivery replayed from one app to the other (real Redis)', async () => {
+    const redis = await useTestRedis('modern-replay-apps');
+    const [a, b] = [0, 1].map(() =>
+      createApp(testDeps({ replayGuard: createRedisReplayGuard(redis.client, redis.prefix) })),
+    ) as [FastifyInstance, FastifyInstance];
+    try {
+      const payload = JSON.stringify(entryUpdate);
+      const headers = { 'content-type': 'application/json', ...signed(payload) };
+      const first = await a.inject({ method: 'POST', url: '/webhooks/strapi', headers, payload });
+      expect(first.statusCode).toBe(200);
+      const replay = await b.inject({ method: 'POST', url: '/webhooks/strapi', headers, payload });
+      expect(replay.statusCode).toBe(401);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await redis.cleanup();
+    }
+  });
+
   it('with the Redis guard a delivery replayed to ANOTHER instance is refused (real Redis)', async () => {
     const redis = await useTestRedis('modern-replay');
     try {

@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.ts';
+import type { ShadowSample, ShadowSampleSummary } from '../shadow.ts';
 import { registerControlPage } from './page/index.ts';
 import type { AdminServer } from './server.ts';
 import { collectStats, routeView, tableView } from './views.ts';
@@ -106,12 +107,27 @@ export function registerAdminRoutes(admin: AdminServer): void {
     respond(gw.changeRoute(params.id!, null, 'clear-override', actor)),
   );
 
-  admin.route('GET', '/admin/shadow/samples', ({ query }) => {
+  admin.route('GET', '/admin/shadow/samples', async ({ query }) => {
     const limit = Math.min(200, Math.max(1, Number(query.get('limit') ?? 50) || 50));
-    return { samples: gw.shadows.samples.list(query.get('route') ?? undefined, limit) };
+    const route = query.get('route') ?? undefined;
+    if (!gw.options.cluster) return { samples: gw.shadows.samples.list(route, limit) };
+    // every worker keeps its own samples: merge, newest first
+    const { collectFromWorkers } = await import('../cluster.ts');
+    const parts = await collectFromWorkers<ShadowSampleSummary[]>('samples', { route, limit });
+    const samples = parts
+      .flat()
+      .sort((a, b) => (a.at < b.at ? 1 : -1))
+      .slice(0, limit);
+    return { samples };
   });
-  admin.route('GET', '/admin/shadow/samples/:sampleId', ({ params }) => {
-    const sample = gw.shadows.samples.get(params.sampleId!);
+  admin.route('GET', '/admin/shadow/samples/:sampleId', async ({ params }) => {
+    let sample: ShadowSample | null | undefined = gw.shadows.samples.get(params.sampleId!);
+    if (!sample && gw.options.cluster) {
+      const { collectFromWorkers } = await import('../cluster.ts');
+      sample = (await collectFromWorkers<ShadowSample | null>('sample', { id: params.sampleId })).find(
+        (s) => s,
+      );
+    }
     if (!sample) throw new GatewayError('SAMPLE_NOT_FOUND', 404, `no sample "${params.sampleId}"`);
     return sample;
   });

@@ -82,6 +82,7 @@ export class RedisOverrideStore implements OverrideStore {
   private readonly prefix: string;
   private readonly instance: string;
   private readonly logger: Logger;
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(url: string, prefix: string, instance: string, logger: Logger) {
     this.cmd = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -131,17 +132,25 @@ export class RedisOverrideStore implements OverrideStore {
       } catch {}
       onChange(from);
     });
-    // after a reconnect, re-read: messages sent while we were away are lost
-    let first = true;
+    // After a reconnect, re-read: messages sent while we were away are lost (ioredis resubscribes).
+    let subscribed = false;
     this.sub.on('ready', () => {
-      if (first) {
-        first = false;
-        return;
-      }
-      onChange('reconnect');
+      if (subscribed) onChange('reconnect');
     });
-    if (this.sub.status === 'wait') await this.sub.connect();
-    await this.sub.subscribe(this.channel);
+    const attempt = async (): Promise<void> => {
+      try {
+        if (this.sub.status === 'wait') await this.sub.connect();
+        await this.sub.subscribe(this.channel);
+        if (this.retry) onChange('recovered');
+        subscribed = true;
+        this.retry = null;
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message }, 'redis subscribe failed; retrying');
+        this.retry = setTimeout(() => void attempt(), 2000);
+        this.retry.unref();
+      }
+    };
+    await attempt();
   }
 
   async audit(entry: AuditEntry): Promise<void> {
@@ -155,6 +164,7 @@ export class RedisOverrideStore implements OverrideStore {
   }
 
   async close(): Promise<void> {
+    if (this.retry) clearTimeout(this.retry);
     this.sub.disconnect();
     this.cmd.disconnect();
   }

@@ -9,6 +9,7 @@ import {
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { RequestValidationError, requestPartOf } from '../../lib/validation.ts';
+import { logWithRequest } from './logging.ts';
 
 /** Fastify's own error codes → the contract's. Anything not listed falls back on its status. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -55,15 +56,20 @@ export function envelopeFor(error: unknown): ErrorEnvelope {
   return errorBody('INTERNAL');
 }
 
-/** Writes an envelope pre-serialised, so no response schema or serializer can reshape it. */
+/** Writes an envelope pre-serialised (no response schema or serializer can reshape it), never cacheable. */
 export function sendEnvelope(reply: FastifyReply, body: ErrorEnvelope): FastifyReply {
-  return reply.code(body.error.status).header('content-type', HEADERS.contentType).send(JSON.stringify(body));
+  return reply
+    .code(body.error.status)
+    .header('content-type', HEADERS.contentType)
+    .header('cache-control', HEADERS.privateCacheControl)
+    .send(JSON.stringify(body));
 }
 
 /**
- * One error handler for the whole app (the not-found handler is plugins/app/not-found.ts). 4xx answers pass through with
- * their contract message; 5xx are logged with the request and answered generically (an
- * ApiError's 5xx, e.g. 503 from the content store, keeps its own code and message).
+ * One error handler for the whole app (the not-found handler is plugins/app/not-found.ts).
+ * 4xx answers pass through with their contract message; 5xx are logged with the request and
+ * answered generically (an ApiError's 5xx, e.g. 503 from the content store, keeps its own code
+ * and message).
  */
 export default fp(
   async function errorsPlugin(fastify: FastifyInstance) {
@@ -71,7 +77,7 @@ export default fp(
       const body = envelopeFor(error);
       if (body.error.status >= 500) {
         if (error instanceof ApiError) request.log.warn({ err: error }, 'request failed upstream');
-        else request.log.error({ err: error, req: request }, 'request failed');
+        else logWithRequest(reply, error); // in the request's completion line
       }
       if (body.error.code === 'OVERLOADED' && !reply.hasHeader('retry-after'))
         reply.header('retry-after', '10');

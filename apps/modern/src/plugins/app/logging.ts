@@ -1,8 +1,18 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
+const failures = new WeakMap<FastifyReply, unknown>();
+
+/**
+ * The error handler hands an unexpected error over here instead of logging it on its own, so
+ * the request's one log line carries it (with the request and the stack), as legacy's does.
+ */
+export function logWithRequest(reply: FastifyReply, error: unknown): void {
+  failures.set(reply, error);
+}
+
 /**
  * Request logs the way legacy writes them (pino-http): ONE line per answered request, labelled
- * `requestId`, at error for 5xx and info otherwise; no separate "incoming request" line.
+ * `requestId`, at error for 5xx (with the error) and info otherwise; no "incoming request" line.
  */
 export class RequestLogController extends LogController {
   constructor() {
@@ -18,8 +28,11 @@ export class RequestLogController extends LogController {
   ): void {
     if (this.isLogDisabled(request)) return;
     const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
-    if (error || reply.statusCode >= 500)
-      reply.log.error(error ? { ...fields, err: error } : fields, 'request errored');
-    else reply.log.info(fields, 'request completed');
+    const err = error ?? failures.get(reply);
+    if (err || reply.statusCode >= 500) {
+      reply.log.error(err ? { ...fields, err } : fields, 'request errored');
+    } else {
+      reply.log.info(fields, 'request completed');
+    }
   }
 }

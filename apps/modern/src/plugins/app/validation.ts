@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { envelopeFor, sendEnvelope } from './errors.ts';
 
@@ -7,8 +7,11 @@ import { envelopeFor, sendEnvelope } from './errors.ts';
  * sent as an Error through Fastify's error path (the common "rejected write" is then about as
  * cheap as a success). Same envelope as the error handler would write (envelopeFor).
  */
-const answerInvalid: preHandlerAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
-  if (request.validationError) return sendEnvelope(reply, envelopeFor(request.validationError));
+const answerInvalid: preHandlerHookHandler = (request, reply, done) => {
+  // replying without calling done() ends the request here (Fastify's early-response pattern);
+  // a callback hook, not an async one: the success path pays no promise for this check
+  if (request.validationError) sendEnvelope(reply, envelopeFor(request.validationError));
+  else done();
 };
 
 export default fp(

@@ -13,10 +13,11 @@ const CONTENT_EVENTS = new Set<string>(webhookEvents);
  * on every instance (content.invalidate) and publish a `content.changed` event for GET /events.
  */
 const strapiWebhook: FastifyPluginAsyncZod = async (fastify) => {
-  const { content, config, events } = fastify.deps;
+  const { content, config, events, replayGuard } = fastify.deps;
   const verifier = createWebhookVerifier({
     secret: config.WEBHOOK_SECRET,
     hmacSecret: config.WEBHOOK_HMAC_SECRET,
+    replayGuard,
   });
 
   // encapsulated: only this plugin's route sees the raw-body parser
