@@ -1,4 +1,4 @@
-import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 
 const failures = new WeakMap<FastifyReply, unknown>();
 
@@ -27,12 +27,14 @@ export class RequestLogController extends LogController {
     reply: FastifyReply,
   ): void {
     if (this.isLogDisabled(request)) return;
-    const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
     const err = error ?? failures.get(reply);
     if (err || reply.statusCode >= 500) {
+      const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
       reply.log.error(err ? { ...fields, err } : fields, 'request errored');
-    } else {
-      reply.log.info(fields, 'request completed');
+    } else if (
+      (reply.log as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }).isLevelEnabled('info')
+    ) {
+      reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
     }
   }
 }
