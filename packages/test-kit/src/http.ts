@@ -21,7 +21,12 @@ export async function startTestServer(handler: TestHandler): Promise<TestServer>
   const sockets = new Set<import('node:net').Socket>();
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      // the client aborted mid-upload: nothing to answer, and no unhandled rejection
+      return;
+    }
     const body = Buffer.concat(chunks).toString('utf8');
     requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
     try {

@@ -23,3 +23,26 @@ describe('startDelayedUpstream', () => {
     }
   });
 });
+
+describe('startTestServer', () => {
+  it('survives a client that aborts mid-upload (no unhandled rejection) and keeps serving', async () => {
+    const { startTestServer } = await import('../src/http.ts');
+    const { connect } = await import('node:net');
+    const server = await startTestServer((_req, res) => {
+      res.end('ok');
+    });
+    try {
+      await new Promise<void>((resolve) => {
+        const socket = connect(server.port, '127.0.0.1', () => {
+          socket.write('POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\npartial');
+          setImmediate(() => socket.destroy());
+        });
+        socket.on('close', () => resolve());
+      });
+      const res = await fetch(server.url);
+      expect(await res.text()).toBe('ok');
+    } finally {
+      await server.close();
+    }
+  });
+});
