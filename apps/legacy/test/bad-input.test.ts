@@ -259,6 +259,8 @@ const cases: BadCase[] = [
   // unicode, control characters and path tricks
   { name: 'unicode author', path: '/articles?author=%C3%A9mile', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'NUL in author', path: '/articles?author=ada%00', status: 422, code: 'VALIDATION_FAILED' },
+  { name: 'NUL in search', path: '/articles?q=%00', status: 422, code: 'VALIDATION_FAILED' },
+  { name: 'CRLF inside search', path: '/articles?q=a%0d%0ab', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'encoded traversal in slug', path: '/articles/..%2Fadmin', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'encoded dots as slug', path: '/articles/%2e%2e', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'NUL slug', path: '/articles/%00', status: 422, code: 'VALIDATION_FAILED' },
@@ -370,12 +372,10 @@ describe('bad input always gets a 4xx envelope', () => {
     expect(res.text).not.toMatch(/at .+\.(ts|js):\d+/); // no stack
   });
 
-  it('valid but odd queries (unicode, control characters, SQL, hex numbers) are answered, not failed', async () => {
+  it('valid but odd queries (unicode, SQL, hex numbers) are answered, not failed', async () => {
     for (const query of [
       'q=%C3%A9t%C3%A9',
       'q=%F0%9F%92%A9',
-      'q=%00',
-      'q=a%0d%0ab',
       "q='%20OR%201=1--",
       'q=%25%5F',
       'page=0x2',

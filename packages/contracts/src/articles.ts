@@ -22,6 +22,7 @@ export const ListArticlesQuery = z
       .trim()
       .min(1)
       .max(LIMITS.maxSearchLength)
+      .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
       .optional()
       .describe('Case-insensitive search in title and summary.'),
     author: Slug.optional().describe('Only articles by the author with this slug.'),

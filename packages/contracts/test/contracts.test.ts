@@ -31,6 +31,8 @@ describe('ListArticlesQuery', () => {
     [{ sort: 'id:asc' }, 'sort'],
     [{ q: 'x'.repeat(201) }, 'q'],
     [{ author: '../admin' }, 'author'],
+    [{ q: 'a\u0000b' }, 'q'],
+    [{ q: 'line\r\nbreak' }, 'q'],
     [{ unknown: '1' }, '(root)'],
   ])('rejects %j at %s', (query, path) => {
     const result = ListArticlesQuery.safeParse(query);
