@@ -70,8 +70,12 @@ function formatLine(line: string): string {
     const res = entry.res as { statusCode?: number } | undefined;
     const parts = [String(level ?? ''), String(entry.msg ?? '')];
     if (req?.method) parts.push(`${req.method} ${req.url ?? ''}`);
+    else if (typeof entry.method === 'string') parts.push(`${entry.method} ${entry.path ?? entry.url ?? ''}`);
     if (res?.statusCode) parts.push(String(res.statusCode));
-    if (typeof entry.responseTime === 'number') parts.push(`${entry.responseTime}ms`);
+    else if (typeof entry.status === 'number') parts.push(String(entry.status));
+    if (typeof entry.backend === 'string') parts.push(`→ ${entry.backend}`);
+    if (typeof entry.responseTime === 'number') parts.push(`${Math.round(entry.responseTime * 10) / 10}ms`);
+    else if (typeof entry.ms === 'number') parts.push(`${entry.ms}ms`);
     if (entry.err && typeof entry.err === 'object')
       parts.push(String((entry.err as { message?: string }).message));
     return parts.filter(Boolean).join(' ');
