@@ -29,6 +29,27 @@ export const ERRORS = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+const CLIENT_ERROR_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'VALIDATION_FAILED',
+  429: 'RATE_LIMITED',
+};
+
+/**
+ * The code for a 4xx a framework raised on its own (body parser, router): both apps answer it
+ * the same way. Anything unmapped is BAD_REQUEST.
+ */
+export function errorCodeForClientStatus(status: number): ErrorCode {
+  return CLIENT_ERROR_BY_STATUS[status] ?? 'BAD_REQUEST';
+}
 export const errorCodes = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
 
 export const Issue = z.object({

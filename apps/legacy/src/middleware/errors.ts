@@ -1,4 +1,10 @@
-import { ApiError, type ErrorCode, type ErrorEnvelope, errorBody } from '@pilot/contracts';
+import {
+  ApiError,
+  type ErrorCode,
+  type ErrorEnvelope,
+  errorBody,
+  errorCodeForClientStatus,
+} from '@pilot/contracts';
 import type { NextFunction, Request, Response } from 'express';
 import { sendError } from '../lib/send.ts';
 
@@ -13,19 +19,6 @@ const BODY_PARSER_TYPES: Record<string, ErrorCode> = {
   'request.size.invalid': 'BAD_REQUEST',
 };
 
-const BY_STATUS: Record<number, ErrorCode> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  414: 'URI_TOO_LONG',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'VALIDATION_FAILED',
-  429: 'RATE_LIMITED',
-};
-
 /** Maps anything thrown or passed to next() into the envelope; unknown errors are INTERNAL. */
 export function envelopeFor(error: unknown): ErrorEnvelope {
   if (error instanceof ApiError) return error.body;
@@ -35,7 +28,7 @@ export function envelopeFor(error: unknown): ErrorEnvelope {
   const status = typeof e?.status === 'number' ? e.status : e?.statusCode;
   // a 4xx from Express itself (e.g. a bad percent-encoding in a path parameter)
   if (typeof status === 'number' && status >= 400 && status < 500)
-    return errorBody(BY_STATUS[status] ?? 'BAD_REQUEST');
+    return errorBody(errorCodeForClientStatus(status));
   return errorBody('INTERNAL');
 }
 

@@ -1,4 +1,5 @@
-import { ApiError, HEADERS, type ReadyChecks, routes } from '@pilot/contracts';
+import { HEADERS, routes } from '@pilot/contracts';
+import { readiness } from '@pilot/content';
 import type { HttpMetrics } from '@pilot/service-kit';
 import { Router } from 'express';
 import type { AppDeps } from '../deps.ts';
@@ -13,16 +14,7 @@ export function operationsRouter({ content }: AppDeps, metrics: HttpMetrics): Ro
   });
 
   router.get(routes.ready.path, async (_req, res) => {
-    let checks: ReadyChecks;
-    try {
-      checks = await content.health();
-    } catch {
-      checks = { strapi: 'down', redis: 'down' };
-    }
-    if (checks.strapi === 'down' || checks.redis === 'down') {
-      throw new ApiError('NOT_READY', { details: { checks } });
-    }
-    sendJson(res, 200, { status: 'ready', checks });
+    sendJson(res, 200, await readiness(content));
   });
 
   router.get('/metrics', async (_req, res) => {

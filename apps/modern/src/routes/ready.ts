@@ -1,4 +1,5 @@
-import { ApiError, type ReadyChecks, routes } from '@pilot/contracts';
+import { readiness } from '@pilot/content';
+import { routes } from '@pilot/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { schemaFor } from '../lib/route-schema.ts';
 
@@ -6,18 +7,7 @@ import { schemaFor } from '../lib/route-schema.ts';
 const ready: FastifyPluginAsyncZod = async (fastify) => {
   const { content } = fastify.deps;
 
-  fastify.get(routes.ready.path, { schema: schemaFor(routes.ready) }, async () => {
-    let checks: ReadyChecks;
-    try {
-      checks = await content.health();
-    } catch {
-      checks = { strapi: 'down', redis: 'down' };
-    }
-    if (checks.strapi === 'down' || checks.redis === 'down') {
-      throw new ApiError('NOT_READY', { details: { checks } });
-    }
-    return { status: 'ready' as const, checks };
-  });
+  fastify.get(routes.ready.path, { schema: schemaFor(routes.ready) }, () => readiness(content));
 };
 
 export default ready;

@@ -3,6 +3,7 @@ import {
   type ErrorCode,
   type ErrorEnvelope,
   errorBody,
+  errorCodeForClientStatus,
   HEADERS,
   validationErrorBody,
 } from '@pilot/contracts';
@@ -23,22 +24,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_UNDER_PRESSURE: 'OVERLOADED',
 };
 
-const BY_STATUS: Record<number, ErrorCode> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  414: 'URI_TOO_LONG',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'VALIDATION_FAILED',
-  429: 'RATE_LIMITED',
-  502: 'UPSTREAM_FAILED',
-  503: 'SERVICE_UNAVAILABLE',
-  504: 'UPSTREAM_TIMEOUT',
-};
-
 /** Maps anything thrown in the request lifecycle to the contract's envelope. */
 export function envelopeFor(error: unknown): ErrorEnvelope {
   if (error instanceof ApiError) return error.body;
@@ -51,7 +36,7 @@ export function envelopeFor(error: unknown): ErrorEnvelope {
   const status = fastifyError?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // a 4xx we did not map (e.g. a JSON parse error from a plugin): never leak Fastify's shape
-    return errorBody(BY_STATUS[status] ?? 'BAD_REQUEST');
+    return errorBody(errorCodeForClientStatus(status));
   }
   return errorBody('INTERNAL');
 }
