@@ -190,11 +190,18 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         timeoutMs: 30_000,
       },
     ];
-    if (!cmsAdminBuilt && !skip.has('cms')) {
-      say(
-        'cms',
-        'admin panel not built: running API-only (build it once with `pnpm --filter @pilot/cms build`)',
-      );
+    if (!cmsAdminBuilt && !skip.has('cms') && (options.env?.CMS_ADMIN ?? process.env.CMS_ADMIN) !== 'off') {
+      // Once per checkout: later starts serve the built panel as it is.
+      say('cms', 'building the admin panel once (a minute or two; CMS_ADMIN=off skips it)');
+      const build = spawn('pnpm', ['run', 'build'], {
+        cwd: join(root, 'apps/cms'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      for (const stream of [build.stdout, build.stderr]) {
+        createInterface({ input: stream }).on('line', (line) => say('cms', `build: ${line}`));
+      }
+      const code = await new Promise<number | null>((resolve) => build.on('exit', resolve));
+      if (code !== 0) say('cms', `admin build failed (exit ${code}); running API-only`);
     }
 
     for (const part of parts) {

@@ -71,7 +71,8 @@ export const startStack: StackStarter = async (options) => {
     options.log('starting the stack via scripts/stack.ts (cms, legacy, modern, gateway)');
     const started = (await root({
       // Per-request logging would cost the services CPU the load run is measuring.
-      env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...options.env },
+      // No admin panel either: load runs only need the API.
+      env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', CMS_ADMIN: 'off', ...options.env },
       log: (line: string) => {
         if (STACK_LOG.test(line)) options.log(line);
       },
