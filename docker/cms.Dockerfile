@@ -5,7 +5,7 @@
 # Stages:
 #   prune    `turbo prune @pilot/cms --docker` (see service.Dockerfile for why not `pnpm deploy`).
 #   build    production dependencies only (`pnpm install --prod`; Strapi's admin bundler is a
-#            production dependency of @strapi/strapi), then `strapi build` for the admin panel.
+#            production dependency of @strapi/strapi), then the admin panel via `pnpm run build` (scripts/build-admin.js: Strapi's build without its TypeScript step, whose tsconfig extends a dev-only package).
 #   runtime  slim Node 24, non-root, writable only where Strapi writes (.tmp, public/uploads).
 #
 # better-sqlite3 ships N-API prebuilds inside its npm package and sharp takes its binaries from
@@ -39,7 +39,7 @@ COPY --from=prune /out/full/ ./
 WORKDIR /app/apps/cms
 RUN APP_KEYS=build-only ADMIN_JWT_SECRET=build-only API_TOKEN_SALT=build-only \
     TRANSFER_TOKEN_SALT=build-only ENCRYPTION_KEY=build-only \
-    pnpm exec strapi build \
+    pnpm run build \
  && rm -rf .strapi/client node_modules/.cache .tmp
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
