@@ -32,14 +32,23 @@ export function createHttpMetrics(service: string): HttpMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  // prom-client hashes the label set on every inc/observe; the set of (method, route pattern,
+  // status) is small and bounded, so resolve each combination to its children once.
+  const children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
   return {
     registry,
     requests,
     duration,
     observe(method, route, status, seconds) {
-      const labels = { method, route, status: String(status) };
-      requests.inc(labels);
-      duration.observe(labels, seconds);
+      const key = `${method} ${status} ${route}`;
+      let child = children.get(key);
+      if (!child) {
+        const labels = { method, route, status: String(status) };
+        child = { count: requests.labels(labels), latency: duration.labels(labels) };
+        children.set(key, child);
+      }
+      child.count.inc();
+      child.latency.observe(seconds);
     },
   };
 }
