@@ -15,6 +15,8 @@
     who: store.getItem('pilot.adminUser') || '',
     windowS: Number(store.getItem('pilot.window') || 10),
     table: null,
+    /** The table version this page's last action produced (not announced again as a reload). */
+    ownVersion: null,
     stats: null,
     signature: '',
     rings: new Map(),
@@ -575,7 +577,9 @@
     state.table = await api('GET', '/admin/table');
     state.signature = '';
     renderMeta();
-    if (!quiet && before && before !== state.table.version) {
+    // a version this page's own action produced was already announced as "done"
+    const ours = state.table.version === state.ownVersion;
+    if (!quiet && !ours && before && before !== state.table.version) {
       announce(`Route table changed: version ${state.table.version}.`);
     }
   }
@@ -648,6 +652,7 @@
     document.body.setAttribute('aria-busy', 'true');
     try {
       const result = await api(method, path, body);
+      state.ownVersion = result.tableVersion;
       state.actionError = '';
       announce(
         `${title}: done. Weights now ${weightsText(result.route.weights)}; table version ${result.tableVersion}.`,
