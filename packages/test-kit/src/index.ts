@@ -1,2 +1,3 @@
 export { deleteByPrefix, TEST_REDIS_URL, type TestRedis, useTestRedis } from './redis.ts';
 export { startDelayedUpstream, startTestServer, type TestHandler, type TestServer } from './http.ts';
+export { chromiumPath } from './chromium.ts';
