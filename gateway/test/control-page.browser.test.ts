@@ -17,7 +17,7 @@ import { createMemoryContent } from '@pilot/content';
 import { createApp as createLegacyApp, listen as listenLegacy } from '@pilot/legacy';
 import { createApp as createModernApp } from '@pilot/modern';
 import { createLogger, loadServiceConfig } from '@pilot/service-kit';
-import { startDelayedUpstream, type TestServer } from '@pilot/test-kit';
+import { chromiumPath, startDelayedUpstream, type TestServer } from '@pilot/test-kit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,6 @@ import { hitRatio, parseCacheCounts } from '../src/admin/page/cache.ts';
 import type { GatewayHandle } from '../src/index.ts';
 import { auth, call, copyDefaultTable, runConcurrent, startGateway, TOKEN, tempDir } from './helpers.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARTIFACT = join(ROOT, 'artifacts', 'control-page.png');
 const DOCS_SHOT = join(ROOT, 'docs', 'control-page.png');
@@ -158,7 +157,7 @@ describe('control page in Chromium (real legacy + modern apps, memory content, n
     const userDataDir = await mkdtemp(join(tmpdir(), 'pilot-chromium-'));
     closers.push(() => rm(userDataDir, { recursive: true, force: true }));
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
+      executablePath: chromiumPath(), // throws (suite fails, never skips) when Chromium is missing
       headless: true,
       args: [
         '--headless',
