@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.ts';
+import { queryInteger } from './query.ts';
 
 export const Slug = z
   .string()
@@ -14,8 +15,8 @@ export type ArticleSort = z.infer<typeof ArticleSort>;
 
 export const ListArticlesQuery = z
   .object({
-    page: z.coerce.number().int().min(1).max(LIMITS.maxPage).default(1),
-    pageSize: z.coerce.number().int().min(1).max(LIMITS.maxPageSize).default(LIMITS.defaultPageSize),
+    page: queryInteger({ min: 1, max: LIMITS.maxPage }).default(1),
+    pageSize: queryInteger({ min: 1, max: LIMITS.maxPageSize }).default(LIMITS.defaultPageSize),
     sort: ArticleSort.default('publishedAt:desc'),
     q: z
       .string()

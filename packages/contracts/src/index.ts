@@ -4,6 +4,7 @@ export * from './auth.ts';
 export * from './errors.ts';
 export * from './limits.ts';
 export * from './operations.ts';
+export * from './query.ts';
 export * from './routes.ts';
 export * from './subscribers.ts';
 export * from './webhooks.ts';
