@@ -76,4 +76,7 @@ pilot_ensure_nodedir() {
   fi
 }
 
+# The pinned pnpm is deliberate: no "update available" banner suggesting another install.
+export npm_config_update_notifier=false
+
 pilot_ensure_node && pilot_ensure_pnpm && pilot_ensure_nodedir
