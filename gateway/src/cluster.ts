@@ -3,7 +3,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { RawStats } from './admin/views.ts';
 import type { AuditEntry, OverrideStore } from './config/overrides.ts';
-import type { ShadowCounts } from './shadow.ts';
+import type { RouteShadowSnapshot } from './shadow/stats.ts';
 import type { Overrides, RouteOverride } from './table.ts';
 
 /**
@@ -25,7 +25,7 @@ interface Msg {
 
 export interface WorkerSnapshot {
   raws: RawStats;
-  shadow: Array<[string, ShadowCounts]>;
+  shadow: Record<string, RouteShadowSnapshot>;
 }
 
 const isMsg = (m: unknown): m is Msg => typeof m === 'object' && m !== null && (m as Msg).pilot === 1;

@@ -16,15 +16,16 @@ import {
 } from './config/overrides.ts';
 import { watchTable, type TableWatcher } from './config/watch.ts';
 import { ClusterOverrideStore, exposeWorkerRegistry, serveWorker } from './cluster.ts';
-import type { CapturedResponse } from './diff.ts';
 import { GatewayError, sendError, TableError } from './errors.ts';
 import { errorKind, type FallbackReason, mayFallback } from './fallback.ts';
 import { type Backend, BackendPool } from './health.ts';
 import { matchRoute } from './match.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { normalizeTarget } from './normalize.ts';
+import { registerShadowMetrics } from './shadow/metrics.ts';
+import { serveShadowWorker } from './shadow/cluster.ts';
 import { BodyTap, createForward, type Forward, prepareUpstreamHeaders, responseHeaders } from './proxy.ts';
-import { ShadowManager, type ShadowRun } from './shadow.ts';
+import { ShadowManager, type ShadowRun, stripShadowHeader } from './shadow/mirror.ts';
 import { buildTable, type CompiledRoute, type Overrides, type RouteOverride, type Table } from './table.ts';
 
 export interface GatewayOptions {
@@ -154,12 +155,13 @@ export class Gateway {
       this.logger,
     );
     this.shadows = new ShadowManager({
-      metrics: this.metrics,
       logger: this.logger,
       maxConcurrent: () => this.table.settings.shadowMaxConcurrent,
       maxSamples: () => this.table.settings.shadowMaxSamples,
-      onResult: (route, result, sample) => this.events.emit('shadow', { route, result, sample }),
+      backend: (name) => this.pool.get(name),
+      onResult: (event) => this.events.emit('shadow', event),
     });
+    registerShadowMetrics(this.metrics.registry, this.shadows, options.cluster === true);
     this.store = options.redisUrl
       ? new RedisOverrideStore(
           options.redisUrl,
@@ -174,12 +176,9 @@ export class Gateway {
       exposeWorkerRegistry(this.metrics.registry);
       serveWorker('stats', (args) => ({
         raws: this.metrics.rawWindows(Number(args.window)),
-        shadow: [...this.shadows.counts.entries()],
+        shadow: this.shadows.snapshot(),
       }));
-      serveWorker('samples', (args) =>
-        this.shadows.samples.list(args.route as string | undefined, Number(args.limit)),
-      );
-      serveWorker('sample', (args) => this.shadows.samples.get(String(args.id)) ?? null);
+      serveShadowWorker(this.shadows);
     }
     this.ownHeaders = new Set(['x-request-id']);
     this.forward = createForward({
@@ -500,6 +499,7 @@ export class Gateway {
     }
 
     prepareUpstreamHeaders(req, { requestId, trustProxy: table.settings.trustProxy });
+    stripShadowHeader(req.headers);
     req.url = norm.path + norm.search;
 
     const ctx: Ctx = {
@@ -526,27 +526,16 @@ export class Gateway {
     };
     req[CTX] = ctx;
 
-    const shadowCfg = route.shadow;
-    if (
-      shadowCfg &&
-      !shadowCfg.paused &&
-      shadowCfg.backend !== backend.name &&
-      shadowCfg.methods.includes(method as never) &&
-      (shadowCfg.percent >= 100 || Math.random() * 100 < shadowCfg.percent)
-    ) {
-      const target = this.pool.get(shadowCfg.backend);
-      if (target) {
-        ctx.shadow = this.shadows.start({
-          route,
-          shadow: target,
-          primaryBackend: backend.name,
-          method,
-          path: req.url,
-          headers: req.headers,
-          requestId,
-          bodyLength,
-        });
-      }
+    if (route.shadow) {
+      ctx.shadow = this.shadows.mirror({
+        route,
+        served: backend,
+        method,
+        path: req.url,
+        headers: req.headers,
+        requestId,
+        bodyLength,
+      });
     }
     if (bodyLength === -1 || (ctx.shadow?.hasBody ?? false)) {
       const shadow = ctx.shadow;
@@ -602,30 +591,7 @@ export class Gateway {
     res.writeHead(status, proxyRes.statusMessage, responseHeaders(proxyRes, extra, this.ownHeaders));
     const type = proxyRes.headers['content-type'];
     if (type?.startsWith('text/event-stream')) res.flushHeaders();
-    const shadow = ctx.shadow;
-    if (shadow) {
-      const limit = ctx.route.shadow!.maxBodyBytes;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      proxyRes.on('data', (c: Buffer) => {
-        if (truncated) return;
-        size += c.length;
-        if (size > limit) {
-          truncated = true;
-          chunks.length = 0;
-        } else chunks.push(c);
-      });
-      proxyRes.on('end', () => {
-        const captured: CapturedResponse = {
-          status,
-          headers: proxyRes.headers,
-          body: Buffer.concat(chunks),
-          truncated,
-        };
-        shadow.setPrimary(captured);
-      });
-    }
+    ctx.shadow?.capturePrimary(proxyRes);
     proxyRes.pipe(res);
   }
 

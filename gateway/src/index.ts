@@ -10,7 +10,7 @@ export { routeView, statsView, tableView } from './admin/views.ts';
 export { bucketOf, choose, jwtSubject } from './choose.ts';
 export { type Env, loadTableFile, parseTable } from './config/load.ts';
 export { tableSchema } from './config/schema.ts';
-export { diffResponses } from './diff.ts';
+export { compareResponses, diffResponses } from './shadow/diff.ts';
 export { DEFAULT_ROUTES_FILE, readEnv } from './env.ts';
 export { GatewayError, TableError } from './errors.ts';
 export { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';

@@ -69,8 +69,6 @@ export class GatewayMetrics {
   readonly upstreamErrors: Counter;
   readonly fallbacks: Counter;
   readonly rejected: Counter;
-  readonly shadow: Counter;
-  readonly shadowMismatches: Counter;
   readonly backendUp: Gauge;
   readonly breaker: Gauge;
   readonly reloads: Counter;
@@ -142,18 +140,6 @@ export class GatewayMetrics {
       name: 'gateway_rejected_total',
       help: 'Requests the gateway refused itself',
       labelNames: ['reason'],
-      registers: r,
-    });
-    this.shadow = new Counter({
-      name: 'gateway_shadow_requests_total',
-      help: 'Mirrored requests by outcome: match, mismatch, error, timeout, dropped_concurrency, dropped_body',
-      labelNames: ['route', 'result'],
-      registers: r,
-    });
-    this.shadowMismatches = new Counter({
-      name: 'gateway_shadow_mismatches_total',
-      help: 'Shadow responses that differed from the served one',
-      labelNames: ['route'],
       registers: r,
     });
     this.backendUp = new Gauge({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Breaker } from '../src/breaker.ts';
 import { bucketOf, jwtSubject } from '../src/choose.ts';
-import { diffResponses } from '../src/diff.ts';
+import { diffResponses } from '../src/shadow/diff.ts';
 import { normalizeTarget } from '../src/normalize.ts';
 import { prepareUpstreamHeaders } from '../src/proxy.ts';
 import { compileIgnore } from '../src/table.ts';

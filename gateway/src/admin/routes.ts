@@ -1,5 +1,7 @@
 import { GatewayError } from '../errors.ts';
-import type { ShadowSample, ShadowSampleSummary } from '../shadow.ts';
+import { shadowAdminDeps, shadowAdminRoutes, TextReply } from '../shadow/admin.ts';
+import { clusterSource } from '../shadow/cluster.ts';
+import { clusterRatioText } from '../shadow/metrics.ts';
 import { registerControlPage } from './page/index.ts';
 import type { AdminServer } from './server.ts';
 import { collectStats, routeView, tableView } from './views.ts';
@@ -17,7 +19,8 @@ export function registerAdminRoutes(admin: AdminServer): void {
     '/metrics',
     async ({ res }) => {
       const text = gw.options.cluster
-        ? await (await import('../cluster.ts')).collectClusterMetrics()
+        ? (await (await import('../cluster.ts')).collectClusterMetrics()) +
+          clusterRatioText((await clusterSource().state()).stats)
         : await gw.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': gw.metrics.registry.contentType });
       res.end(text);
@@ -107,30 +110,16 @@ export function registerAdminRoutes(admin: AdminServer): void {
     respond(gw.changeRoute(params.id!, null, 'clear-override', actor)),
   );
 
-  admin.route('GET', '/admin/shadow/samples', async ({ query }) => {
-    const limit = Math.min(200, Math.max(1, Number(query.get('limit') ?? 50) || 50));
-    const route = query.get('route') ?? undefined;
-    if (!gw.options.cluster) return { samples: gw.shadows.samples.list(route, limit) };
-    // every worker keeps its own samples: merge, newest first
-    const { collectFromWorkers } = await import('../cluster.ts');
-    const parts = await collectFromWorkers<ShadowSampleSummary[]>('samples', { route, limit });
-    const samples = parts
-      .flat()
-      .sort((a, b) => (a.at < b.at ? 1 : -1))
-      .slice(0, limit);
-    return { samples };
-  });
-  admin.route('GET', '/admin/shadow/samples/:sampleId', async ({ params }) => {
-    let sample: ShadowSample | null | undefined = gw.shadows.samples.get(params.sampleId!);
-    if (!sample && gw.options.cluster) {
-      const { collectFromWorkers } = await import('../cluster.ts');
-      sample = (await collectFromWorkers<ShadowSample | null>('sample', { id: params.sampleId })).find(
-        (s) => s,
-      );
-    }
-    if (!sample) throw new GatewayError('SAMPLE_NOT_FOUND', 404, `no sample "${params.sampleId}"`);
-    return sample;
-  });
+  // the shadow's endpoints: plain handlers from shadow/admin.ts, mounted here
+  for (const r of shadowAdminRoutes(shadowAdminDeps(gw))) {
+    admin.route(r.method, r.path, async (req) => {
+      const out = await r.handler(req);
+      if (!(out instanceof TextReply)) return out;
+      req.res.writeHead(200, { 'content-type': out.contentType, ...out.headers });
+      req.res.end(out.body);
+      return undefined;
+    });
+  }
 
   admin.route('GET', '/admin/stats', ({ query }) =>
     collectStats(gw, Number(query.get('window') ?? 10) || 10),

@@ -1,6 +1,6 @@
 import type { Gateway } from '../gateway.ts';
 import { summarize, type RawWindow, MAX_WINDOW_S } from '../stats.ts';
-import type { ShadowCounts } from '../shadow.ts';
+import { emptySnapshot, mergeRouteSnapshots, routeShadowNumbers, type RouteShadowSnapshot } from '../shadow/stats.ts';
 import type { CompiledRoute } from '../table.ts';
 
 /** JSON shapes of the admin API (documented in README.md#admin-api). */
@@ -22,6 +22,8 @@ export function routeView(route: CompiledRoute) {
           paused: route.shadow.paused,
           percent: route.shadow.percent,
           methods: route.shadow.methods,
+          mirrorWrites: route.shadow.mirrorWrites,
+          noise: route.shadow.noise,
           ignore: route.shadow.ignore,
           compareHeaders: route.shadow.compareHeaders,
         }
@@ -60,7 +62,7 @@ export function statsView(
   gw: Gateway,
   windowS: number,
   raws: RawStats = gw.metrics.rawWindows(windowS),
-  shadowCounts: Map<string, ShadowCounts> = gw.shadows.counts,
+  shadowStats: Record<string, RouteShadowSnapshot> = gw.shadows.snapshot(),
   workers = 1,
 ) {
   const w = Math.max(1, Math.min(MAX_WINDOW_S, Math.floor(windowS)));
@@ -79,8 +81,6 @@ export function statsView(
     for (const r of raws) if (r.route === route.id) names.add(r.backend);
     const backends: Record<string, ReturnType<typeof summarize>> = {};
     for (const name of names) backends[name] = summarize(byKey.get(`${route.id}\u0000${name}`) ?? [], w, now);
-    const c = shadowCounts.get(route.id);
-    const compared = c ? c.matched + c.mismatched : 0;
     return {
       id: route.id,
       paths: route.paths,
@@ -92,12 +92,8 @@ export function statsView(
         ? {
             backend: route.shadow.backend,
             paused: route.shadow.paused,
-            mirrored: c?.mirrored ?? 0,
-            matched: c?.matched ?? 0,
-            mismatched: c?.mismatched ?? 0,
-            errors: c?.errors ?? 0,
-            dropped: c?.dropped ?? 0,
-            mismatchRate: compared === 0 ? 0 : Math.round((c!.mismatched / compared) * 10_000) / 10_000,
+            noise: route.shadow.noise.mode,
+            ...routeShadowNumbers(shadowStats[route.id] ?? emptySnapshot()),
           }
         : null,
       backends,
@@ -121,17 +117,9 @@ export async function collectStats(gw: Gateway, windowS: number) {
   const { collectClusterStats } = await import('../cluster.ts');
   const parts = await collectClusterStats(windowS);
   const raws = parts.flatMap((p) => p.raws);
-  const shadow = new Map<string, ShadowCounts>();
-  for (const part of parts) {
-    for (const [route, c] of part.shadow) {
-      const acc = shadow.get(route) ?? { mirrored: 0, matched: 0, mismatched: 0, errors: 0, dropped: 0 };
-      acc.mirrored += c.mirrored;
-      acc.matched += c.matched;
-      acc.mismatched += c.mismatched;
-      acc.errors += c.errors;
-      acc.dropped += c.dropped;
-      shadow.set(route, acc);
-    }
+  const shadow: Record<string, RouteShadowSnapshot> = {};
+  for (const id of new Set(parts.flatMap((p) => Object.keys(p.shadow)))) {
+    shadow[id] = mergeRouteSnapshots(parts.flatMap((p) => (p.shadow[id] ? [p.shadow[id]] : [])));
   }
   return statsView(gw, windowS, raws, shadow, parts.length);
 }

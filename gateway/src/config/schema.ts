@@ -75,6 +75,30 @@ const stickySource = z
     'must be "header:<name>", "cookie:<name>" or "jwt:sub"',
   );
 
+/** Methods without side effects (RFC 9110 9.2.1): the only ones mirrored without mirrorWrites. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** `noise: learn` or `noise: { mode: learn, sampleRate: 0.1, warmupPairs: 10 }`. */
+const noiseSchema = z
+  .union([
+    z.enum(['off', 'learn']).transform((mode) => ({ mode })),
+    z
+      .object({
+        mode: z.enum(['off', 'learn']).default('learn'),
+        /** Fraction (0..1) of safe, body-less mirrored requests also sent twice to the served backend. */
+        sampleRate: z.number().min(0).max(1).optional(),
+        /** Pairs of served answers learned before the route's answers are compared at all. */
+        warmupPairs: z.number().int().min(0).optional(),
+      })
+      .strict(),
+  ])
+  .prefault('off')
+  .transform((n) => ({
+    mode: n.mode,
+    sampleRate: ('sampleRate' in n ? n.sampleRate : undefined) ?? 0.1,
+    warmupPairs: ('warmupPairs' in n ? n.warmupPairs : undefined) ?? 10,
+  }));
+
 export const shadowSchema = z
   .object({
     backend: name,
@@ -82,13 +106,20 @@ export const shadowSchema = z
     paused: z.boolean().default(false),
     /** Percentage of matching requests that are mirrored. */
     percent: z.number().min(0).max(100).default(100),
-    /** Methods that are mirrored; unsafe methods only when listed explicitly. */
+    /** Methods that are mirrored; unsafe methods (POST, PUT, PATCH, DELETE) need mirrorWrites. */
     methods: z.array(z.enum(METHODS)).min(1).default(['GET', 'HEAD']),
+    /**
+     * Allows mirroring unsafe methods. The shadow backend then receives the client's writes
+     * (marked `x-pilot-shadow: 1`) and must honour the marker by writing nothing.
+     */
+    mirrorWrites: z.boolean().default(false),
     /** JSON paths ignored by the diff: `meta.generatedAt`, `data.*.updatedAt`, `**.requestId`. */
     ignore: z.array(z.string().min(1)).default([]),
+    /** Learn the paths that differ between two answers of the served backend (see README). */
+    noise: noiseSchema,
     /** Response headers compared (lower-case). */
     compareHeaders: z.array(z.string().regex(headerToken)).default(['content-type']),
-    /** Bodies larger than this are not mirrored (request) or not diffed (response). */
+    /** Bodies larger than this are not mirrored (request) or not compared (response). */
     maxBodyBytes: z
       .number()
       .int()
@@ -96,7 +127,18 @@ export const shadowSchema = z
       .default(1024 * 1024),
     timeoutMs: z.number().int().min(1).default(5000),
   })
-  .strict();
+  .strict()
+  .superRefine((shadow, ctx) => {
+    if (shadow.mirrorWrites) return;
+    shadow.methods.forEach((method, i) => {
+      if (SAFE_METHODS.has(method)) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: `${method} is not a safe method: mirroring it sends the client's write to "${shadow.backend}" as well; add "mirrorWrites: true" to this shadow only if that backend honours x-pilot-shadow (writes nothing)`,
+        path: ['methods', i],
+      });
+    });
+  });
 
 export const routeSchema = z
   .object({

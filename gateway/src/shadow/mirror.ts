@@ -1,240 +1,296 @@
 import { randomBytes } from 'node:crypto';
-import http, { type IncomingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
-import { type CapturedResponse, type Difference, diffResponses } from './diff.ts';
-import type { Backend } from './health.ts';
-import type { GatewayMetrics } from './metrics.ts';
-import type { CompiledRoute } from './table.ts';
+import { SAFE_METHODS } from '../config/schema.ts';
+import type { Backend } from '../health.ts';
+import type { CompiledRoute } from '../table.ts';
+import { type CapturedResponse, compareResponses } from './diff.ts';
+import { NoiseModel } from './noise.ts';
+import { type SampleSide, SampleStore, type ShadowSample } from './samples.ts';
+import { type DropReason, type NotComparedReason, RouteShadowStats, type RouteShadowSnapshot } from './stats.ts';
 
 /**
  * Shadowing: the served backend answers the client; a copy of the request goes to the shadow
- * backend on its own connection pool, and when both responses are complete they are diffed.
- * The mirror never touches the client's response: its body is written without waiting for
- * backpressure, it has its own deadline, and when `shadowMaxConcurrent` mirrors are already in
- * flight (or the body is over the route's `maxBodyBytes`) it is dropped, not queued.
+ * backend on its own connection pool, and when both responses are complete they are compared.
+ *
+ * - The mirror never touches the client's response: the copy of the body is written without
+ *   waiting for backpressure, the mirror has its own deadline, and when `shadowMaxConcurrent`
+ *   mirrors are already in flight (or the body is over the route's `maxBodyBytes`) it is
+ *   dropped, not queued.
+ * - Safe by design: only safe methods are mirrored unless the route says `mirrorWrites: true`
+ *   (the table validator refuses unsafe methods otherwise, and this module checks again); every
+ *   mirrored request carries `x-pilot-shadow: 1`, which the backends honour by answering as they
+ *   would while writing nothing; the gateway removes that header from client requests
+ *   (stripShadowHeader), so no client can use it to skip a write.
+ * - Noise learning (`noise: learn`): a sampled fraction of safe, body-less requests is also sent
+ *   a second time to the served backend (on this module's pool, marked as a mirror too), and
+ *   the differences between the two served answers teach the route's NoiseModel.
  */
-export interface SampleSide {
-  backend: string;
-  status: number | null;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  truncated: boolean;
-  error?: string;
-}
-
-export interface ShadowSample {
-  id: string;
-  route: string;
-  at: string;
-  method: string;
-  path: string;
-  requestId: string;
-  primary: SampleSide;
-  shadow: SampleSide;
-  differences: Difference[];
-}
-
-export type ShadowSampleSummary = Omit<ShadowSample, 'primary' | 'shadow'> & {
-  primary: { backend: string; status: number | null };
-  shadow: { backend: string; status: number | null };
-};
+export const SHADOW_HEADER = 'x-pilot-shadow';
 
 const SAMPLE_BODY_CHARS = 64 * 1024;
 
-export class SampleStore {
-  private readonly byRoute = new Map<string, ShadowSample[]>();
-  private readonly max: () => number;
-
-  constructor(max: () => number) {
-    this.max = max;
-  }
-
-  add(sample: ShadowSample): void {
-    const max = this.max();
-    if (max <= 0) return;
-    let list = this.byRoute.get(sample.route);
-    if (!list) {
-      list = [];
-      this.byRoute.set(sample.route, list);
-    }
-    list.push(sample);
-    while (list.length > max) list.shift();
-  }
-
-  list(route?: string, limit = 50): ShadowSampleSummary[] {
-    const all = route ? (this.byRoute.get(route) ?? []) : [...this.byRoute.values()].flat();
-    return all
-      .sort((a, b) => (a.at < b.at ? 1 : -1))
-      .slice(0, limit)
-      .map((s) => ({
-        ...s,
-        primary: { backend: s.primary.backend, status: s.primary.status },
-        shadow: { backend: s.shadow.backend, status: s.shadow.status },
-      }));
-  }
-
-  get(id: string): ShadowSample | undefined {
-    for (const list of this.byRoute.values()) {
-      const found = list.find((s) => s.id === id);
-      if (found) return found;
-    }
-    return undefined;
-  }
-
-  clear(route?: string): void {
-    if (route) this.byRoute.delete(route);
-    else this.byRoute.clear();
-  }
+/** Removes the mirror marker from a client's request: only the gateway may set it. */
+export function stripShadowHeader(headers: IncomingHttpHeaders): void {
+  if (headers[SHADOW_HEADER] !== undefined) delete headers[SHADOW_HEADER];
 }
 
-/** Per-route mirror counters for the stats endpoint. */
-export interface ShadowCounts {
-  mirrored: number;
-  matched: number;
-  mismatched: number;
-  errors: number;
-  dropped: number;
+export type Outcome = CapturedResponse | { error: string; timeout: boolean };
+export type PrimaryOutcome = CapturedResponse | { error: string } | { streaming: true };
+
+export interface ShadowEvent {
+  route: string;
+  result: 'match' | 'mismatch' | 'not_compared' | 'dropped_concurrency' | 'dropped_body';
+  reason?: NotComparedReason;
+  sample?: ShadowSample;
 }
 
-export interface ShadowStart {
+export interface MirrorRequest {
   route: CompiledRoute;
-  shadow: Backend;
-  primaryBackend: string;
+  /** The backend that serves the client. */
+  served: Backend;
   method: string;
+  /** Path and query as forwarded. */
   path: string;
+  /** The request's headers as forwarded (after hop-by-hop stripping). */
   headers: IncomingHttpHeaders;
   requestId: string;
   /** Declared request body length, or -1 for chunked, 0 for none. */
   bodyLength: number;
 }
 
+/** One outbound request whose answer is captured up to a size limit, with its own deadline. */
+class Exchange {
+  private readonly req: http.ClientRequest;
+  private readonly timer: NodeJS.Timeout;
+  private done = false;
+  private readonly onDone: (o: Outcome) => void;
+
+  constructor(
+    agent: http.Agent,
+    target: URL,
+    method: string,
+    path: string,
+    headers: IncomingHttpHeaders,
+    limit: number,
+    timeoutMs: number,
+    withBody: boolean,
+    onDone: (o: Outcome) => void,
+  ) {
+    this.onDone = onDone;
+    const mod = target.protocol === 'https:' ? https : http;
+    this.req = mod.request({
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      method,
+      path,
+      headers: { ...headers, host: target.host, [SHADOW_HEADER]: '1' },
+      agent,
+    });
+    this.req.on('error', (e) =>
+      this.finish({ error: e.message, timeout: (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' }),
+    );
+    this.req.on('response', (res) => {
+      const { chunks, result } = collect(res, limit);
+      res.on('end', () => {
+        const r = result();
+        this.finish({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ...r });
+      });
+      res.on('error', (e) => this.finish({ error: e.message, timeout: false }));
+    });
+    this.timer = setTimeout(() => {
+      this.req.destroy(
+        Object.assign(new Error(`shadow timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+      );
+    }, timeoutMs);
+    this.timer.unref();
+    if (!withBody) this.req.end();
+  }
+
+  get finished(): boolean {
+    return this.done;
+  }
+
+  write(chunk: Buffer): void {
+    if (!this.done) this.req.write(chunk);
+  }
+
+  end(): void {
+    if (!this.done) this.req.end();
+  }
+
+  abort(reason: string): void {
+    if (!this.done) this.req.destroy(new Error(reason));
+  }
+
+  private finish(o: Outcome): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.onDone(o);
+  }
+}
+
+/** Buffers a response body up to `limit` bytes; past it, keeps nothing and says so. */
+function collect(res: IncomingMessage, limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  res.on('data', (c: Buffer) => {
+    if (truncated) return;
+    size += c.length;
+    if (size > limit) {
+      truncated = true;
+      chunks.length = 0;
+    } else chunks.push(c);
+  });
+  return { chunks, result: () => ({ truncated }) };
+}
+
+function isEventStream(headers: IncomingHttpHeaders): boolean {
+  const type = headers['content-type'];
+  return typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream');
+}
+
 export class ShadowRun {
   readonly hasBody: boolean;
   private readonly mgr: ShadowManager;
-  private readonly start: ShadowStart;
-  private readonly req: http.ClientRequest;
+  private readonly start: MirrorRequest;
+  private readonly shadow: Exchange;
+  private readonly twin: Exchange | null;
   private readonly limit: number;
   private sent = 0;
-  private result: CapturedResponse | { error: string; timeout: boolean } | undefined;
-  private primary: CapturedResponse | { error: string } | undefined;
-  private readonly timer: NodeJS.Timeout;
-  private finished = false;
+  private shadowResult: Outcome | undefined;
+  private twinResult: Outcome | undefined;
+  private primary: PrimaryOutcome | undefined;
+  private completed = false;
+  private overLimit = false;
 
-  constructor(mgr: ShadowManager, start: ShadowStart) {
+  constructor(mgr: ShadowManager, start: MirrorRequest, shadowBackend: Backend, learn: boolean) {
     this.mgr = mgr;
     this.start = start;
-    const shadowCfg = start.route.shadow!;
-    this.limit = shadowCfg.maxBodyBytes;
+    const cfg = start.route.shadow!;
+    this.limit = cfg.maxBodyBytes;
     this.hasBody = start.bodyLength !== 0;
-    const url = start.shadow.url;
-    const headers: IncomingHttpHeaders = { ...start.headers, host: url.host, 'x-pilot-shadow': '1' };
-    const mod = url.protocol === 'https:' ? https : http;
-    this.req = mod.request({
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port,
-      method: start.method,
-      path: start.path,
-      headers,
-      agent: mgr.agentFor(start.shadow),
-    });
-    this.req.on('error', (e) =>
-      this.shadowDone({ error: e.message, timeout: (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' }),
+    mgr.inFlight++;
+    this.shadow = new Exchange(
+      mgr.agentFor(shadowBackend),
+      shadowBackend.url,
+      start.method,
+      start.path,
+      start.headers,
+      this.limit,
+      cfg.timeoutMs,
+      this.hasBody,
+      (o) => {
+        mgr.inFlight--;
+        this.shadowResult = o;
+        this.finish();
+      },
     );
-    this.req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      res.on('data', (c: Buffer) => {
-        if (truncated) return;
-        size += c.length;
-        if (size > this.limit) {
-          truncated = true;
-          chunks.length = 0;
-        } else chunks.push(c);
-      });
-      res.on('end', () =>
-        this.shadowDone({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks),
-          truncated,
-        }),
+    if (learn) {
+      mgr.inFlight++;
+      this.twin = new Exchange(
+        mgr.agentFor(start.served),
+        start.served.url,
+        start.method,
+        start.path,
+        start.headers,
+        this.limit,
+        cfg.timeoutMs,
+        false,
+        (o) => {
+          mgr.inFlight--;
+          this.twinResult = o;
+          this.finish();
+        },
       );
-      res.on('error', (e) => this.shadowDone({ error: e.message, timeout: false }));
-    });
-    this.timer = setTimeout(() => {
-      const e = Object.assign(new Error(`shadow timed out after ${shadowCfg.timeoutMs} ms`), {
-        code: 'ETIMEDOUT',
-      });
-      this.req.destroy(e);
-    }, shadowCfg.timeoutMs);
-    this.timer.unref();
-    if (!this.hasBody) this.req.end();
+    } else this.twin = null;
   }
 
   /** Tee of the request body: written without waiting (the client never waits for the mirror). */
   write(chunk: Buffer): void {
-    if (this.result) return;
+    if (this.shadow.finished) return;
     this.sent += chunk.length;
     if (this.sent > this.limit) {
-      this.mgr.metrics.shadow.labels(this.start.route.id, 'dropped_body').inc();
-      this.req.destroy(new Error('request body over the shadow limit'));
+      // a chunked body that turned out too large: a drop, not a shadow failure
+      this.overLimit = true;
+      this.shadow.abort('request body over the shadow limit');
       return;
     }
-    this.req.write(chunk);
+    this.shadow.write(chunk);
   }
 
   end(): void {
-    if (!this.result) this.req.end();
+    this.shadow.end();
   }
 
   abort(reason: string): void {
-    if (!this.result) this.req.destroy(new Error(reason));
+    this.shadow.abort(reason);
+    this.twin?.abort(reason);
   }
 
-  setPrimary(primary: CapturedResponse | { error: string }): void {
+  /**
+   * Captures the served backend's answer as it streams to the client (listeners only: the
+   * caller pipes it). A stream (SSE) is not captured: the mirror is ended at once.
+   */
+  capturePrimary(res: IncomingMessage): void {
+    if (isEventStream(res.headers)) {
+      this.abort('streaming answer: not compared');
+      this.setPrimary({ streaming: true });
+      return;
+    }
+    const status = res.statusCode ?? 0;
+    const { chunks, result } = collect(res, this.limit);
+    res.on('end', () =>
+      this.setPrimary({ status, headers: res.headers, body: Buffer.concat(chunks), ...result() }),
+    );
+  }
+
+  /** The served side's outcome; the first one wins (later calls from cleanup are ignored). */
+  setPrimary(primary: PrimaryOutcome): void {
     if (this.primary) return;
     this.primary = primary;
     this.finish();
   }
 
-  private shadowDone(result: CapturedResponse | { error: string; timeout: boolean }): void {
-    if (this.result) return;
-    this.result = result;
-    clearTimeout(this.timer);
-    this.mgr.inFlight--;
-    this.finish();
-  }
-
   private finish(): void {
-    if (this.finished || !this.result || !this.primary) return;
-    this.finished = true;
-    this.mgr.complete(this.start, this.primary, this.result);
+    if (this.completed || !this.shadowResult || !this.primary) return;
+    if (this.twin && !this.twinResult) return;
+    this.completed = true;
+    if (this.overLimit) this.mgr.dropLate(this.start.route.id);
+    else this.mgr.complete(this.start, this.primary, this.shadowResult, this.twinResult);
   }
+}
+
+interface RouteState {
+  stats: RouteShadowStats;
+  noise: NoiseModel;
 }
 
 export class ShadowManager {
   inFlight = 0;
-  readonly metrics: GatewayMetrics;
   readonly samples: SampleStore;
-  readonly counts = new Map<string, ShadowCounts>();
+  private readonly routes = new Map<string, RouteState>();
   private readonly maxConcurrent: () => number;
+  private readonly backend: (name: string) => Backend | undefined;
   private readonly logger: Logger;
   private readonly agents = new Map<string, http.Agent>();
-  private readonly onResult: (route: string, result: string, sample?: ShadowSample) => void;
+  private readonly onResult: (event: ShadowEvent) => void;
 
   constructor(options: {
-    metrics: GatewayMetrics;
     logger: Logger;
     maxConcurrent: () => number;
     maxSamples: () => number;
-    onResult?: (route: string, result: string, sample?: ShadowSample) => void;
+    /** Looks up a backend of the active table by name. */
+    backend: (name: string) => Backend | undefined;
+    onResult?: (event: ShadowEvent) => void;
   }) {
-    this.metrics = options.metrics;
     this.logger = options.logger;
     this.maxConcurrent = options.maxConcurrent;
+    this.backend = options.backend;
     this.samples = new SampleStore(options.maxSamples);
     this.onResult = options.onResult ?? (() => {});
   }
@@ -254,82 +310,131 @@ export class ShadowManager {
     return agent;
   }
 
-  countsFor(route: string): ShadowCounts {
-    let c = this.counts.get(route);
-    if (!c) {
-      c = { mirrored: 0, matched: 0, mismatched: 0, errors: 0, dropped: 0 };
-      this.counts.set(route, c);
+  private state(route: string): RouteState {
+    let s = this.routes.get(route);
+    if (!s) {
+      s = { stats: new RouteShadowStats(), noise: new NoiseModel() };
+      this.routes.set(route, s);
     }
-    return c;
+    return s;
   }
 
-  /** Starts a mirror, or returns null when it is dropped (bounded, never queued). */
-  start(start: ShadowStart): ShadowRun | null {
-    const counts = this.countsFor(start.route.id);
-    if (this.inFlight >= this.maxConcurrent()) {
-      counts.dropped++;
-      this.metrics.shadow.labels(start.route.id, 'dropped_concurrency').inc();
-      this.onResult(start.route.id, 'dropped_concurrency');
-      return null;
-    }
-    if (start.bodyLength > start.route.shadow!.maxBodyBytes) {
-      counts.dropped++;
-      this.metrics.shadow.labels(start.route.id, 'dropped_body').inc();
-      this.onResult(start.route.id, 'dropped_body');
-      return null;
-    }
-    this.inFlight++;
-    counts.mirrored++;
-    return new ShadowRun(this, start);
+  stats(route: string): RouteShadowStats {
+    return this.state(route).stats;
   }
 
-  complete(
-    start: ShadowStart,
-    primary: CapturedResponse | { error: string },
-    shadow: CapturedResponse | { error: string; timeout: boolean },
-  ): void {
-    const routeId = start.route.id;
-    const counts = this.countsFor(routeId);
-    let result: string;
-    let sample: ShadowSample | undefined;
-    if ('error' in shadow) {
-      result = shadow.timeout ? 'timeout' : 'error';
-      counts.errors++;
-    } else if ('error' in primary) {
-      result = 'primary_error';
-    } else {
-      const shadowCfg = start.route.shadow!;
-      const differences = diffResponses(primary, shadow, {
-        compareHeaders: shadowCfg.compareHeaders,
-        ignore: shadowCfg.ignoreTests,
+  noise(route: string): NoiseModel {
+    return this.state(route).noise;
+  }
+
+  /**
+   * Mirrors the request when the route's shadow applies to it (not paused, method listed, not
+   * the backend that serves it, within `percent`); returns null when it is not mirrored.
+   */
+  mirror(req: MirrorRequest): ShadowRun | null {
+    const cfg = req.route.shadow;
+    if (!cfg || cfg.paused || cfg.backend === req.served.name) return null;
+    if (!cfg.methods.includes(req.method as never)) return null;
+    if (!SAFE_METHODS.has(req.method) && !cfg.mirrorWrites) return null;
+    if (cfg.percent < 100 && Math.random() * 100 >= cfg.percent) return null;
+    const target = this.backend(cfg.backend);
+    if (!target) return null;
+    const stats = this.stats(req.route.id);
+    if (this.inFlight >= this.maxConcurrent()) return this.drop(req.route.id, stats, 'concurrency');
+    if (req.bodyLength > cfg.maxBodyBytes) return this.drop(req.route.id, stats, 'body');
+    const learn =
+      cfg.noise.mode === 'learn' &&
+      SAFE_METHODS.has(req.method) &&
+      req.bodyLength === 0 &&
+      this.inFlight + 2 <= this.maxConcurrent() &&
+      Math.random() < cfg.noise.sampleRate;
+    stats.mirrored++;
+    return new ShadowRun(this, req, target, learn);
+  }
+
+  /** A mirror abandoned after it started (its chunked body went over the limit). */
+  dropLate(route: string): void {
+    this.drop(route, this.stats(route), 'body');
+  }
+
+  private drop(route: string, stats: RouteShadowStats, reason: DropReason): null {
+    stats.dropped[reason]++;
+    this.onResult({ route, result: reason === 'body' ? 'dropped_body' : 'dropped_concurrency' });
+    return null;
+  }
+
+  complete(start: MirrorRequest, primary: PrimaryOutcome, shadow: Outcome, twin: Outcome | undefined): void {
+    const route = start.route;
+    const cfg = route.shadow!;
+    const { stats, noise } = this.state(route.id);
+    const notCompared = (reason: NotComparedReason) => {
+      stats.notCompared[reason]++;
+      this.onResult({ route: route.id, result: 'not_compared', reason });
+    };
+    if ('error' in primary) return notCompared('primary_error');
+    if ('streaming' in primary) return notCompared('streaming');
+    if ('error' in shadow) return notCompared(shadow.timeout ? 'shadow_timeout' : 'shadow_error');
+    if (twin && !('error' in twin)) {
+      const pair = compareResponses(primary, twin, {
+        compareHeaders: cfg.compareHeaders,
+        ignore: cfg.ignoreTests,
+        maxDifferences: 500,
       });
-      if (differences.length === 0) {
-        result = 'match';
-        counts.matched++;
-      } else {
-        result = 'mismatch';
-        counts.mismatched++;
-        this.metrics.shadowMismatches.labels(routeId).inc();
-        sample = {
-          id: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`,
-          route: routeId,
-          at: new Date().toISOString(),
-          method: start.method,
-          path: start.path,
-          requestId: start.requestId,
-          primary: side(start.primaryBackend, primary, shadowCfg.compareHeaders),
-          shadow: side(start.shadow.name, shadow, shadowCfg.compareHeaders),
-          differences,
-        };
-        this.samples.add(sample);
-        this.logger.debug(
-          { route: routeId, requestId: start.requestId, differences: differences.length },
-          'shadow mismatch',
-        );
-      }
+      if (pair.compared) noise.learn(pair.differences);
     }
-    this.metrics.shadow.labels(routeId, result).inc();
-    this.onResult(routeId, result, sample);
+    if (cfg.noise.mode === 'learn' && noise.pairs < cfg.noise.warmupPairs) return notCompared('learning_noise');
+    const result = compareResponses(primary, shadow, {
+      compareHeaders: cfg.compareHeaders,
+      ignore: cfg.ignoreTests,
+      isNoise: (p) => noise.isNoise(p),
+    });
+    if (!result.compared) return notCompared(result.reason);
+    if (result.differences.length === 0) {
+      stats.matched++;
+      this.onResult({ route: route.id, result: 'match' });
+      return;
+    }
+    const sample: ShadowSample = {
+      id: `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`,
+      route: route.id,
+      at: new Date().toISOString(),
+      method: start.method,
+      path: start.path,
+      requestId: start.requestId,
+      primary: side(start.served.name, primary, cfg.compareHeaders),
+      shadow: side(cfg.backend, shadow, cfg.compareHeaders),
+      differences: result.differences,
+    };
+    stats.recordMismatch(result.differences, {
+      at: sample.at,
+      method: sample.method,
+      path: sample.path,
+      requestId: sample.requestId,
+      sampleId: sample.id,
+    });
+    this.samples.add(sample);
+    this.logger.debug(
+      { route: route.id, requestId: start.requestId, differences: result.differences.length },
+      'shadow mismatch',
+    );
+    this.onResult({ route: route.id, result: 'mismatch', sample });
+  }
+
+  /** Forgets a route's counts, ranked paths and samples (learned noise stays). */
+  reset(route: string): void {
+    this.state(route).stats = new RouteShadowStats();
+    this.samples.clear(route);
+  }
+
+  /** Every route's numbers, as plain data (mergeable across cluster workers). */
+  snapshot(): Record<string, RouteShadowSnapshot> {
+    const out: Record<string, RouteShadowSnapshot> = {};
+    for (const [id, s] of this.routes) out[id] = s.stats.snapshot();
+    return out;
+  }
+
+  routeIds(): string[] {
+    return [...this.routes.keys()];
   }
 
   close(): void {
