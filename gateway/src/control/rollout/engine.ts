@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { GatewayError } from '../../errors.ts';
 import {
   addWindow,
   type CustomReading,
@@ -102,14 +103,11 @@ export interface Transition {
 export const COMMANDS = ['pause', 'resume', 'skip', 'abort', 'restart'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-export class RolloutCommandError extends Error {
-  readonly code: string;
-  readonly status: number;
+/** A command that makes no sense now, or a rollout that does not exist: answered, never thrown further. */
+export class RolloutCommandError extends GatewayError {
   constructor(code: string, message: string, status = 409) {
-    super(message);
+    super(code, status, message);
     this.name = 'RolloutCommandError';
-    this.code = code;
-    this.status = status;
   }
 }
 

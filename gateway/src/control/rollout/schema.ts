@@ -17,7 +17,7 @@ export function parseDuration(value: string | number): number | null {
   return Math.round(Number(m[1]) * UNITS[m[2]!]!);
 }
 
-const duration = (min: number, label: string) =>
+const duration = (min: number, label: string, max = 3_600_000) =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
     const ms = parseDuration(value);
     if (ms === null) {
@@ -29,6 +29,10 @@ const duration = (min: number, label: string) =>
     }
     if (ms < min) {
       ctx.addIssue({ code: 'custom', message: `must be at least ${label}` });
+      return z.NEVER;
+    }
+    if (ms > max) {
+      ctx.addIssue({ code: 'custom', message: 'must be at most 1h' });
       return z.NEVER;
     }
     return ms;
@@ -54,6 +58,8 @@ const customGate = z
     /** The gate passes when `<value> <op> <threshold>`. */
     op: z.enum(COMPARISONS).default('<='),
     threshold: z.number(),
+    /** Compare the growth since the previous check instead of the value (for counters). */
+    increase: z.boolean().default(false),
     timeoutMs: z.number().int().min(100).max(30_000).default(2000),
   })
   .strict();
