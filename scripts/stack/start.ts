@@ -202,6 +202,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       GATEWAY_ADMIN_TOKEN: process.env.GATEWAY_ADMIN_TOKEN ?? 'local-admin-token',
       LEGACY_URL: urls.legacy,
       MODERN_URL: urls.modern,
+      // Strapi's content webhook goes straight to modern, which invalidates every cache.
+      MODERN_WEBHOOK_URL: `${urls.modern}/webhooks/strapi`,
       ...options.env,
     };
     const parts = [
