@@ -56,7 +56,8 @@ export interface RolloutControllerOptions {
   store: RolloutStore;
   lease: Lease;
   windows: WindowSource;
-  publisher?: WindowPublisher;
+  /** Builds this instance's publisher, which publishes the routes the controller names. */
+  publisher?: (activeRoutes: () => ReadonlySet<string>) => WindowPublisher;
   now?: () => number;
   /** How long after a window closes every instance has published its numbers (default 2.5 s). */
   settleMs?: number;
@@ -118,7 +119,7 @@ export class RolloutController {
     this.store = options.store;
     this.lease = options.lease;
     this.windows = options.windows;
-    this.publisher = options.publisher;
+    this.publisher = options.publisher?.(() => this.activeRoutes());
     this.now = options.now ?? Date.now;
     this.settleMs = options.settleMs ?? 2500;
     this.loopMs = options.loopMs ?? 500;

@@ -1,3 +1,4 @@
+import { wilson } from '../../shadow/stats.ts';
 import { bucketUpperMs, LATENCY_BUCKETS } from '../../stats.ts';
 import type { Comparison, RolloutConfig, Step } from './schema.ts';
 
@@ -102,16 +103,6 @@ export function quantileMs(hist: number[], q: number): number | null {
   return round(bucketUpperMs(LATENCY_BUCKETS - 1));
 }
 
-/** Upper end of the Wilson score interval for `k` of `n` (95%: z = 1.96); null when n = 0. */
-export function wilsonUpper(k: number, n: number, z = 1.96): number | null {
-  if (n <= 0) return null;
-  const p = k / n;
-  const z2 = z * z;
-  const centre = p + z2 / (2 * n);
-  const margin = z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return Math.min(1, (centre + margin) / (1 + z2 / n));
-}
-
 export function compare(value: number, op: Comparison, threshold: number): boolean {
   switch (op) {
     case '<':
@@ -169,7 +160,7 @@ export function evaluateGates(
     const n = w.shadow.compared;
     gates.push(traffic(n, min, `compared answers (${w.shadow.notCompared} not compared)`));
     const enough = n >= min;
-    const upper = enough ? wilsonUpper(w.shadow.mismatched, n) : null;
+    const upper = enough ? wilson(w.shadow.mismatched, n).upper : null;
     gates.push(
       result(
         'shadowMismatch',
