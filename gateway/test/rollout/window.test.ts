@@ -83,11 +83,15 @@ latency_seconds_count 6`;
     expect(selectValue(TEXT, parseSelector('nothing_here'))).toBeNull();
   });
 
-  it('never throws on arbitrary text (generated input)', () => {
+  it('arbitrary text gives a number, no series, or one named error (generated input)', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (text) => {
-        const v = selectValue(text, parseSelector('x{a="b"}'));
-        expect(v === null || Number.isFinite(v)).toBe(true);
+        try {
+          const v = selectValue(text, parseSelector('x{a="b"}'));
+          expect(v === null || Number.isFinite(v)).toBe(true);
+        } catch (error) {
+          expect((error as Error).message).toMatch(/^unreadable Prometheus text/);
+        }
       }),
     );
   });
@@ -115,6 +119,12 @@ latency_seconds_count 6`;
     expect(first.errors!.value).toBeNull();
     body = TEXT.replace('kind="timeout"} 3', 'kind="timeout"} 9');
     expect((await readCustomGates(gates, previous)).errors).toEqual({ value: 6 });
+    body = '{! not metrics';
+    expect((await readCustomGates(gates, previous)).depth).toMatchObject({
+      value: null,
+      error: expect.stringMatching(/unreadable Prometheus text/),
+    });
+    body = TEXT;
     status = 503;
     const down = await readCustomGates(gates, previous);
     expect(down.depth).toMatchObject({ value: null, error: expect.stringMatching(/HTTP 503/) });

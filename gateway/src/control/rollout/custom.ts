@@ -25,9 +25,17 @@ export function parseSelector(text: string): Selector {
   return { name: text.slice(0, brace).trim(), labels };
 }
 
-/** Sum of the selected series in a Prometheus text document; null when no series matches. */
+/**
+ * Sum of the selected series in a Prometheus text document; null when no series matches.
+ * Throws an Error naming the problem when the text is not Prometheus text.
+ */
 export function selectValue(text: string, selector: Selector): number | null {
-  const families = parsePrometheusTextFormat(text.endsWith('\n') ? text : `${text}\n`);
+  let families: ReturnType<typeof parsePrometheusTextFormat>;
+  try {
+    families = parsePrometheusTextFormat(text.endsWith('\n') ? text : `${text}\n`);
+  } catch (error) {
+    throw new Error(`unreadable Prometheus text: ${(error as Error).message.slice(0, 200)}`);
+  }
   const suffix = /_(count|sum)$/.exec(selector.name);
   let sum = 0;
   let found = false;
