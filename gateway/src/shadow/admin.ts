@@ -123,7 +123,11 @@ export function shadowAdminRoutes(deps: ShadowAdminDeps): ShadowAdminRoute[] {
       const route = shadowed(params.id!);
       const { path } = await body();
       if (typeof path !== 'string' || path.length === 0 || path.length > 500) {
-        throw new GatewayError('INVALID_PATH', 422, 'body must be {"path": "<json path>"} (1..500 characters)');
+        throw new GatewayError(
+          'INVALID_PATH',
+          422,
+          'body must be {"path": "<json path>"} (1..500 characters)',
+        );
       }
       await deps.source.setNoise(route.id, path, NOISE_ACTIONS[verb]!);
       await deps.audit(`shadow-noise-${verb}`, route.id, { path }, actor);
@@ -162,7 +166,10 @@ export function shadowAdminRoutes(deps: ShadowAdminDeps): ShadowAdminRoute[] {
       method: 'GET',
       path: '/admin/shadow/samples',
       handler: async ({ query }) => ({
-        samples: await deps.source.samples(query.get('route') ?? undefined, intParam(query, 'limit', 50, 200)),
+        samples: await deps.source.samples(
+          query.get('route') ?? undefined,
+          intParam(query, 'limit', 50, 200),
+        ),
       }),
     },
     {
@@ -172,9 +179,13 @@ export function shadowAdminRoutes(deps: ShadowAdminDeps): ShadowAdminRoute[] {
         const route = query.get('route') ?? undefined;
         const samples = await deps.source.allSamples(route);
         const name = `shadow-samples${route ? `-${route.replace(/[^\w-]/g, '_')}` : ''}.jsonl`;
-        return new TextReply('application/jsonl; charset=utf-8', samples.map((s) => `${JSON.stringify(s)}\n`).join(''), {
-          'content-disposition': `attachment; filename="${name}"`,
-        });
+        return new TextReply(
+          'application/jsonl; charset=utf-8',
+          samples.map((s) => `${JSON.stringify(s)}\n`).join(''),
+          {
+            'content-disposition': `attachment; filename="${name}"`,
+          },
+        );
       },
     },
     {
@@ -206,7 +217,11 @@ export function shadowAdminRoutes(deps: ShadowAdminDeps): ShadowAdminRoute[] {
       handler: async ({ params }) => {
         const route = shadowed(params.id!);
         const state = await deps.source.state();
-        return { route: route.id, ignore: route.shadow!.ignore, noise: noiseView(route, state.noise[route.id]) };
+        return {
+          route: route.id,
+          ignore: route.shadow!.ignore,
+          noise: noiseView(route, state.noise[route.id]),
+        };
       },
     },
     noiseAction('pin'),

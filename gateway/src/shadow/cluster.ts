@@ -16,7 +16,9 @@ import {
  * merges, and an operator's noise decision or reset is applied on every worker.
  */
 export function serveShadowWorker(shadows: ShadowManager): void {
-  serveWorker('samples', (args) => shadows.samples.list(args.route as string | undefined, Number(args.limit)));
+  serveWorker('samples', (args) =>
+    shadows.samples.list(args.route as string | undefined, Number(args.limit)),
+  );
   serveWorker('sample', (args) => shadows.samples.get(String(args.id)) ?? null);
   serveWorker('shadow:all-samples', (args) => shadows.samples.all(args.route as string | undefined));
   serveWorker('shadow:state', () => localState(shadows));
@@ -37,10 +39,9 @@ export function clusterSource(): ShadowSource {
   return {
     state: async () => mergeStates(await collectFromWorkers<ShadowState>('shadow:state')),
     samples: async (route, limit) =>
-      newestFirst((await collectFromWorkers<ShadowSampleSummary[]>('samples', { route, limit })).flat()).slice(
-        0,
-        limit,
-      ),
+      newestFirst(
+        (await collectFromWorkers<ShadowSampleSummary[]>('samples', { route, limit })).flat(),
+      ).slice(0, limit),
     sample: async (id) =>
       (await collectFromWorkers<ShadowSample | null>('sample', { id })).find((s) => s) ?? undefined,
     allSamples: async (route) =>

@@ -108,7 +108,8 @@ export function compareResponses(
   if (declaresJson(primary.headers)) {
     a = parseJson(primary.body);
     // The reference answer is broken: there is nothing to hold the shadow's against.
-    if (!a.ok) return certain ? { compared: true, differences: out } : { compared: false, reason: 'not_json' };
+    if (!a.ok)
+      return certain ? { compared: true, differences: out } : { compared: false, reason: 'not_json' };
     // The candidate's answer is not JSON where the reference's is: that is a difference.
     b = parseJson(shadow.body);
   } else {

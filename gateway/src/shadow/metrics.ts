@@ -111,7 +111,8 @@ export function registerShadowMetrics(registry: Registry, shadows: ShadowManager
       'JSON paths currently treated as noise (learned and not rejected, or pinned)',
       'gauge',
       'max',
-      () => shadows.routeIds().map((route) => ({ value: shadows.noise(route).activeCount(), labels: { route } })),
+      () =>
+        shadows.routeIds().map((route) => ({ value: shadows.noise(route).activeCount(), labels: { route } })),
     ),
   );
   add(
@@ -135,7 +136,7 @@ function ratioValues(route: string, s: RouteShadowSnapshot): Value[] {
   ];
 }
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 /** The ratio gauge from cluster-merged numbers, in Prometheus text format. */
 export function clusterRatioText(merged: Record<string, RouteShadowSnapshot>): string {
@@ -145,7 +146,9 @@ export function clusterRatioText(merged: Record<string, RouteShadowSnapshot>): s
   ];
   for (const [route, s] of Object.entries(merged)) {
     for (const v of ratioValues(route, s)) {
-      lines.push(`gateway_shadow_mismatch_ratio{route="${escape(route)}",bound="${v.labels.bound}"} ${v.value}`);
+      lines.push(
+        `gateway_shadow_mismatch_ratio{route="${escapeLabel(route)}",bound="${v.labels.bound}"} ${v.value}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -8,7 +8,12 @@ import type { CompiledRoute } from '../table.ts';
 import { type CapturedResponse, compareResponses } from './diff.ts';
 import { NoiseModel } from './noise.ts';
 import { type SampleSide, SampleStore, type ShadowSample } from './samples.ts';
-import { type DropReason, type NotComparedReason, RouteShadowStats, type RouteShadowSnapshot } from './stats.ts';
+import {
+  type DropReason,
+  type NotComparedReason,
+  RouteShadowStats,
+  type RouteShadowSnapshot,
+} from './stats.ts';
 
 /**
  * Shadowing: the served backend answers the client; a copy of the request goes to the shadow
@@ -371,9 +376,14 @@ export class ShadowManager {
       stats.notCompared[reason]++;
       this.onResult({ route: route.id, result: 'not_compared', reason });
     };
-    if ('error' in primary) return notCompared('primary_error');
-    if ('streaming' in primary) return notCompared('streaming');
-    if ('error' in shadow) return notCompared(shadow.timeout ? 'shadow_timeout' : 'shadow_error');
+    if ('error' in primary || 'streaming' in primary) {
+      notCompared('error' in primary ? 'primary_error' : 'streaming');
+      return;
+    }
+    if ('error' in shadow) {
+      notCompared(shadow.timeout ? 'shadow_timeout' : 'shadow_error');
+      return;
+    }
     if (twin && !('error' in twin)) {
       const pair = compareResponses(primary, twin, {
         compareHeaders: cfg.compareHeaders,
@@ -382,13 +392,19 @@ export class ShadowManager {
       });
       if (pair.compared) noise.learn(pair.differences);
     }
-    if (cfg.noise.mode === 'learn' && noise.pairs < cfg.noise.warmupPairs) return notCompared('learning_noise');
+    if (cfg.noise.mode === 'learn' && noise.pairs < cfg.noise.warmupPairs) {
+      notCompared('learning_noise');
+      return;
+    }
     const result = compareResponses(primary, shadow, {
       compareHeaders: cfg.compareHeaders,
       ignore: cfg.ignoreTests,
       isNoise: (p) => noise.isNoise(p),
     });
-    if (!result.compared) return notCompared(result.reason);
+    if (!result.compared) {
+      notCompared(result.reason);
+      return;
+    }
     if (result.differences.length === 0) {
       stats.matched++;
       this.onResult({ route: route.id, result: 'match' });
