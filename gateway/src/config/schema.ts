@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkRolloutRoute, rolloutSchema } from '../control/rollout/schema.ts';
 
 /**
  * The route table's schema: the only description of what a table file may say.
@@ -161,9 +162,12 @@ export const routeSchema = z
     maxBodyBytes: z.number().int().min(0).optional(),
     /** Overrides the backend's upstream idle timeout for this route (0 = none, e.g. SSE). */
     timeoutMs: z.number().int().min(0).optional(),
+    /** Migration autopilot: steps shadow → percentages → 100 with gates (gateway/README.md#rollout). */
+    rollout: rolloutSchema.optional(),
   })
   .strict()
   .superRefine((route, ctx) => {
+    checkRolloutRoute(route, ctx);
     const hasBackend = route.backend !== undefined;
     const hasSplit = route.split !== undefined;
     if (hasBackend === hasSplit) {

@@ -95,7 +95,28 @@ export const FINAL_PHASES: ReadonlySet<Phase> = new Set(['promoted', 'rolled-bac
 export const rolloutSchema = z
   .object({
     /** `shadow` (mirror only, optional, first) then percentages on the new backend, ending at 100. */
-    steps: z.array(step).min(1),
+    steps: z
+      .array(step)
+      .min(1)
+      // checked on the array itself, so these are reported alongside the block's other problems
+      .superRefine((steps, ctx) => {
+        steps.forEach((s, i) => {
+          if (s === 'shadow' && i !== 0) {
+            ctx.addIssue({ code: 'custom', message: '"shadow" can only be the first step', path: [i] });
+          }
+          const prev = steps[i - 1];
+          if (typeof s === 'number' && typeof prev === 'number' && s <= prev) {
+            ctx.addIssue({ code: 'custom', message: `steps must increase (${s} after ${prev})`, path: [i] });
+          }
+        });
+        if (steps[steps.length - 1] !== 100) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'the last step must be 100 (reaching it promotes the new backend)',
+            path: [steps.length - 1],
+          });
+        }
+      }),
     /** One check per interval; a passing check moves to the next step. */
     interval: duration(1000, '1s').default(60_000),
     /** A check needs this many answers from the new backend (compared answers in the shadow step). */
@@ -122,26 +143,6 @@ export const rolloutSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    r.steps.forEach((s, i) => {
-      if (s === 'shadow' && i !== 0) {
-        ctx.addIssue({ code: 'custom', message: '"shadow" can only be the first step', path: ['steps', i] });
-      }
-      const prev = r.steps[i - 1];
-      if (typeof s === 'number' && typeof prev === 'number' && s <= prev) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `steps must increase (${s} after ${prev})`,
-          path: ['steps', i],
-        });
-      }
-    });
-    if (r.steps[r.steps.length - 1] !== 100) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'the last step must be 100 (reaching it promotes the new backend)',
-        path: ['steps', r.steps.length - 1],
-      });
-    }
     if (r.status && r.status.step >= r.steps.length) {
       ctx.addIssue({ code: 'custom', message: 'step is past the last step', path: ['status', 'step'] });
     }
