@@ -6,6 +6,8 @@ import { compileMethods, compilePatterns, type PathTest } from './match.ts';
 export interface RouteOverride {
   weights?: Record<string, number>;
   shadowPaused?: boolean;
+  /** The backend to fall back to (a promotion keeps the old backend as fallback). */
+  fallback?: string;
   by: string;
   at: string;
 }
@@ -138,7 +140,7 @@ export function compileRoute(
     sticky: parseSticky(route.sticky),
     stickyCookie: route.stickyCookie ?? null,
     shadow,
-    fallback: route.fallback ?? null,
+    fallback: override?.fallback ?? route.fallback ?? null,
     migration: migrationFor(route),
     maxBodyBytes: route.maxBodyBytes ?? settings.maxBodyBytes,
     timeoutMs: route.timeoutMs,
@@ -161,12 +163,17 @@ export function buildTable(
   const applied: Overrides = {};
   const routes = config.routes.map((route, i) => {
     const o = overrides[route.id];
-    const usable = o && (!o.weights || Object.keys(o.weights).every((b) => backends.has(b))) ? o : null;
+    const usable =
+      o &&
+      (!o.weights || Object.keys(o.weights).every((b) => backends.has(b))) &&
+      (!o.fallback || backends.has(o.fallback))
+        ? o
+        : null;
     if (usable) applied[route.id] = usable;
     return compileRoute(route, i, config.settings, usable);
   });
   const effective = JSON.stringify(
-    Object.fromEntries(Object.entries(applied).map(([id, o]) => [id, { w: o.weights, p: o.shadowPaused }])),
+    Object.fromEntries(Object.entries(applied).map(([id, o]) => [id, { w: o.weights, p: o.shadowPaused, f: o.fallback }])),
   );
   return {
     version: hash(`${fileVersion}\n${effective}`),

@@ -94,3 +94,27 @@ describe('the rollout block in the route table', () => {
     expect(ok.config.routes[0]!.rollout!.steps).toEqual(['shadow', 10, 100]);
   });
 });
+
+describe('a promotion keeps the old backend as fallback (override channel)', () => {
+  it('an override may name the fallback; an unknown backend makes the override unusable', async () => {
+    const { buildTable } = await import('../../src/table.ts');
+    const t = parseTable(
+      TABLE(`  - id: subscribers
+    path: /subscribers*
+    split: { legacy: 90, modern: 10 }
+`),
+      'routes.yaml',
+    );
+    const promoted = buildTable(t.config, t.fileVersion, t.backends, {
+      subscribers: { weights: { legacy: 0, modern: 100 }, fallback: 'legacy', by: 'rollout', at: 'now' },
+    });
+    expect(promoted.routes[0]).toMatchObject({ fallback: 'legacy', weights: { legacy: 0, modern: 100 } });
+    const plain = buildTable(t.config, t.fileVersion, t.backends, {});
+    expect(plain.routes[0]!.fallback).toBeNull();
+    expect(plain.version).not.toBe(promoted.version);
+    const unknown = buildTable(t.config, t.fileVersion, t.backends, {
+      subscribers: { weights: { legacy: 0, modern: 100 }, fallback: 'nope', by: 'x', at: 'y' },
+    });
+    expect(unknown.routes[0]!.override).toBeNull();
+  });
+});

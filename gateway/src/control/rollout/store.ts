@@ -251,6 +251,8 @@ export async function writeRolloutStatus(
   file: string,
   routeId: string,
   status: { phase: Phase; step: number; at: string },
+  /** A promotion names the old backend as fallback; a rollback drops that again (null). */
+  fallback?: string | null,
 ): Promise<boolean> {
   if (!(await isWritable(file))) return false;
   const doc = parseDocument(await readFile(file, 'utf8'));
@@ -261,6 +263,7 @@ export async function writeRolloutStatus(
   const node = doc.createNode(status);
   node.flow = true;
   doc.setIn(['routes', index, 'rollout', 'status'], node);
+  if (fallback) doc.setIn(['routes', index, 'fallback'], fallback);
   const tmp = `${file}.${process.pid}.rollout.tmp`;
   await writeFile(tmp, doc.toString({ lineWidth: 0 }));
   await rename(tmp, file);

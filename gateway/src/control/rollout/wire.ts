@@ -114,9 +114,12 @@ export async function startRollouts(gw: Gateway, options: RolloutOptions = {}): 
     );
   } else {
     store = new MemoryRolloutStore(async (id, change: OverrideChange, by) => {
-      // the admin-change path has no fallback override: the route's own `fallback` applies
-      const { fallback: _fallback, ...rest } = change;
-      await gw.changeRoute(id, rest, 'rollout-apply', { who: by, ip: '' });
+      // the admin-change path merges the change into the route's override as it is, fallback
+      // included (null: the file's own fallback applies again)
+      await gw.changeRoute(id, change as { weights: Record<string, number> }, 'rollout-apply', {
+        who: by,
+        ip: '',
+      });
     });
     lease = new LocalLease(gw.instanceId);
     windows = new MemoryWindowStore();
@@ -146,7 +149,12 @@ export async function startRollouts(gw: Gateway, options: RolloutOptions = {}): 
           migration: route?.migration ?? null,
         });
       }
-      await writeRolloutStatus(file, id, status as { phase: never; step: number; at: string });
+      await writeRolloutStatus(
+        file,
+        id,
+        status as { phase: never; step: number; at: string },
+        change?.fallback,
+      );
     },
   };
   const controller = new RolloutController({
