@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RefreshStore, RotateResult } from './refresh-store.ts';
+import type { InspectResult, RefreshStore, RotateResult } from './refresh-store.ts';
 
 /**
  * Rotation as one Lua script, so two instances presenting the same token at the same moment
  * cannot both rotate it: Redis runs scripts atomically.
- * KEYS: old token, new token, family. ARGV: family id, ttl seconds.
+ * KEYS: old token, new token, family. ARGV: family id, ttl seconds, now (ms; kept as usedAt).
  * A rotated token is kept (marked used) until its own TTL ends, so a replay is recognised.
  */
 const ROTATE_SCRIPT = `
@@ -18,7 +18,7 @@ if t[3] == '1' then
   redis.call('SET', KEYS[3], 'revoked', 'KEEPTTL')
   return {'reused', t[1]}
 end
-redis.call('HSET', KEYS[1], 'used', '1')
+redis.call('HSET', KEYS[1], 'used', '1', 'usedAt', ARGV[3])
 redis.call('HSET', KEYS[2], 'user', t[1], 'family', ARGV[1], 'used', '0')
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
@@ -57,12 +57,24 @@ export function createRedisRefreshStore(redis: Redis, prefix = 'pilot:auth:'): R
     async rotate(familyId, oldHash, newHash, ttlSeconds): Promise<RotateResult> {
       const [status, userId] = await runRotate(
         [tokenKey(oldHash), tokenKey(newHash), familyKey(familyId)],
-        [familyId, String(ttlSeconds)],
+        [familyId, String(ttlSeconds), String(Date.now())],
       );
       if (status === 'ok' || status === 'revoked' || status === 'reused') {
         return { status, userId: userId ?? '' };
       }
       return { status: 'invalid' };
+    },
+    async inspect(familyId, tokenHash): Promise<InspectResult> {
+      // two reads, no script: a dry run needs no atomicity, only no writes
+      const [token, family] = await Promise.all([
+        redis.hmget(tokenKey(tokenHash), 'user', 'family', 'used', 'usedAt'),
+        redis.get(familyKey(familyId)),
+      ]);
+      const [userId, tokenFamily, used, usedAt] = token;
+      if (!userId || tokenFamily !== familyId || !family) return { status: 'invalid' };
+      if (family !== 'active') return { status: 'revoked', userId };
+      if (used === '1') return { status: 'used', userId, usedAt: Number(usedAt ?? 0) || 0 };
+      return { status: 'ok', userId };
     },
     async close() {},
   };

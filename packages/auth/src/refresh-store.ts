@@ -11,6 +11,14 @@ export type RotateResult =
   /** This token was already rotated: the family has now been revoked. */
   | { status: 'reused'; userId: string };
 
+/** What a refresh would find, without changing anything (`inspect`). */
+export type InspectResult =
+  | { status: 'ok'; userId: string }
+  | { status: 'invalid' }
+  | { status: 'revoked'; userId: string }
+  /** Already rotated, at `usedAt` (ms since the epoch; 0 when unknown). */
+  | { status: 'used'; userId: string; usedAt: number };
+
 export interface RefreshStore {
   /** Starts a family (a login) with its first token. */
   issue(familyId: string, tokenHash: string, userId: string, ttlSeconds: number): Promise<void>;
@@ -19,6 +27,8 @@ export interface RefreshStore {
    * `newHash` as the family's next token. A used token revokes the family.
    */
   rotate(familyId: string, oldHash: string, newHash: string, ttlSeconds: number): Promise<RotateResult>;
+  /** Reads what `rotate` would decide for `tokenHash`, writing nothing (a dry run). */
+  inspect(familyId: string, tokenHash: string): Promise<InspectResult>;
   close(): Promise<void>;
 }
 
@@ -26,6 +36,8 @@ interface MemoryToken {
   userId: string;
   familyId: string;
   used: boolean;
+  /** When it was rotated (ms), 0 while unused. */
+  usedAt: number;
   expiresAt: number;
 }
 
@@ -75,7 +87,7 @@ export function createMemoryRefreshStore(options: { now?: () => number } = {}): 
     async issue(familyId, tokenHash, userId, ttlSeconds) {
       const expiresAt = now() + ttlSeconds * 1000;
       families.set(familyId, { revoked: false, expiresAt });
-      tokens.set(tokenHash, { userId, familyId, used: false, expiresAt });
+      tokens.set(tokenHash, { userId, familyId, used: false, usedAt: 0, expiresAt });
       wrote();
     },
     async rotate(familyId, oldHash, newHash, ttlSeconds) {
@@ -89,10 +101,20 @@ export function createMemoryRefreshStore(options: { now?: () => number } = {}): 
         return { status: 'reused', userId: token.userId };
       }
       token.used = true;
+      token.usedAt = now();
       const expiresAt = now() + ttlSeconds * 1000;
       family.expiresAt = expiresAt;
-      tokens.set(newHash, { userId: token.userId, familyId, used: false, expiresAt });
+      tokens.set(newHash, { userId: token.userId, familyId, used: false, usedAt: 0, expiresAt });
       wrote();
+      return { status: 'ok', userId: token.userId };
+    },
+    async inspect(familyId, tokenHash) {
+      const token = liveToken(tokenHash);
+      if (!token || token.familyId !== familyId) return { status: 'invalid' };
+      const family = liveFamily(familyId);
+      if (!family) return { status: 'invalid' };
+      if (family.revoked) return { status: 'revoked', userId: token.userId };
+      if (token.used) return { status: 'used', userId: token.userId, usedAt: token.usedAt };
       return { status: 'ok', userId: token.userId };
     },
     async close() {

@@ -20,10 +20,12 @@ export interface AuthServiceOptions {
   redis?: Redis | undefined;
   /** Redis key prefix, default `pilot:auth:`. */
   prefix?: string;
-  /** Clock in ms for the in-memory store (tests). */
+  /** Clock in ms for the in-memory store and the dry-run grace (tests). */
   now?: () => number;
   /** Overrides the refresh token store (tests, other backends). */
   store?: RefreshStore;
+  /** Dry-run refreshes treat a token rotated this recently as live (default 60 s). */
+  dryRunGraceMs?: number;
 }
 
 const ALGORITHM = 'HS256';
@@ -56,6 +58,9 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     (options.redis
       ? createRedisRefreshStore(options.redis, options.prefix)
       : createMemoryRefreshStore(options.now ? { now: options.now } : {}));
+
+  const dryRunGraceMs = options.dryRunGraceMs ?? 60_000;
+  const clock = options.now ?? Date.now;
 
   const byUsername = new Map(options.users.map((u) => [u.username, u]));
   const byId = new Map(options.users.map((u) => [u.id, u]));
@@ -95,11 +100,22 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       return pair(user, refreshToken);
     },
 
-    async refresh(refreshToken) {
+    async refresh(refreshToken, refreshOptions = {}) {
       const match = REFRESH_TOKEN.exec(refreshToken);
       if (!match) throw new ApiError('INVALID_TOKEN');
       const familyId = match[1] as string;
       const next = `${familyId}.${randomId()}`;
+      if (refreshOptions.dryRun) {
+        const found = await storeCall(() => store.inspect(familyId, sha256(refreshToken)));
+        const live =
+          found.status === 'ok' || (found.status === 'used' && clock() - found.usedAt <= dryRunGraceMs);
+        if (found.status === 'used' && !live) throw new ApiError('REFRESH_TOKEN_REUSED');
+        if (!live) throw new ApiError('INVALID_TOKEN');
+        const user = byId.get(found.userId);
+        if (!user) throw new ApiError('INVALID_TOKEN');
+        // `next` is never stored: the answer looks like a rotation and changes nothing
+        return pair(user, next);
+      }
       const result = await storeCall(() =>
         store.rotate(familyId, sha256(refreshToken), sha256(next), refreshTtl),
       );

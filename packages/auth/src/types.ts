@@ -7,7 +7,14 @@ import type { Me, TokenPair } from '@pilot/contracts';
  */
 export interface AuthService {
   login(username: string, password: string): Promise<TokenPair>;
-  refresh(refreshToken: string): Promise<TokenPair>;
+  /**
+   * Rotates the refresh token. With `dryRun` (a mirrored request): verifies it and answers as a
+   * rotation would, but stores nothing: the family stays as it was and the refresh token in the
+   * answer is never valid. A token rotated within the last `dryRunGraceMs` still counts as live
+   * (the served backend usually rotates it just before the mirror arrives); an older reuse
+   * answers REFRESH_TOKEN_REUSED without revoking anything.
+   */
+  refresh(refreshToken: string, options?: { dryRun?: boolean }): Promise<TokenPair>;
   /** Verifies an access token (the raw token, without "Bearer "). */
   verify(accessToken: string): Promise<Me>;
   close(): Promise<void>;

@@ -102,6 +102,35 @@ describe.each(backends)('AuthService with %s', (_name, make) => {
     expect(await codeOf(auth.refresh(token))).toBe('INVALID_TOKEN');
   });
 
+  it('a dry-run refresh answers like a rotation and changes nothing', async () => {
+    const first = await auth.login('bob', 'bob-password');
+    const dry = await auth.refresh(first.refreshToken, { dryRun: true });
+    expect(dry).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
+    expect(await auth.verify(dry.accessToken)).toMatchObject({ id: 'user-bob' });
+    // the refresh token of a dry run was never stored
+    expect(await codeOf(auth.refresh(dry.refreshToken))).toBe('INVALID_TOKEN');
+    // the family is as it was: the real token still rotates, twice in a row
+    const second = await auth.refresh(first.refreshToken);
+    await expect(auth.refresh(second.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' });
+  });
+
+  it('a dry run right after the real rotation answers as the rotation did, and revokes nothing', async () => {
+    const first = await auth.login('ann', 'ann-password');
+    const second = await auth.refresh(first.refreshToken);
+    // the mirror of the same request arrives after the served backend rotated the token
+    await expect(auth.refresh(first.refreshToken, { dryRun: true })).resolves.toMatchObject({
+      tokenType: 'Bearer',
+    });
+    await expect(auth.refresh(second.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' });
+  });
+
+  it('a dry run validates like the real thing (garbage, unknown)', async () => {
+    expect(await codeOf(auth.refresh('not-a-token', { dryRun: true }))).toBe('INVALID_TOKEN');
+    expect(await codeOf(auth.refresh(`${'a'.repeat(43)}.${'b'.repeat(43)}`, { dryRun: true }))).toBe(
+      'INVALID_TOKEN',
+    );
+  });
+
   it('a token from another family is not accepted under a swapped family id', async () => {
     const a = await auth.login('ann', 'ann-password');
     const b = await auth.login('bob', 'bob-password');
@@ -199,6 +228,24 @@ describe('memory refresh store', () => {
     expect(await store.rotate('fam', 'h1', 'h2', 60)).toEqual({ status: 'ok', userId: 'u' });
     expect(await store.rotate('fam', 'h1', 'h3', 60)).toEqual({ status: 'reused', userId: 'u' });
     expect(await store.rotate('fam', 'h2', 'h4', 60)).toEqual({ status: 'revoked', userId: 'u' });
+  });
+});
+
+describe('dry-run refresh of a replayed token', () => {
+  it('answers REFRESH_TOKEN_REUSED once the grace is over, and still revokes nothing', async () => {
+    let now = 1_000_000;
+    const auth = createAuthService({
+      users,
+      jwtSecret: SECRET,
+      issuer: 'test',
+      now: () => now,
+      dryRunGraceMs: 1_000,
+    });
+    const first = await auth.login('ann', 'ann-password');
+    const second = await auth.refresh(first.refreshToken);
+    now += 2_000;
+    expect(await codeOf(auth.refresh(first.refreshToken, { dryRun: true }))).toBe('REFRESH_TOKEN_REUSED');
+    await expect(auth.refresh(second.refreshToken)).resolves.toMatchObject({ tokenType: 'Bearer' });
   });
 });
 
