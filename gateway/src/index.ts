@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { AdminServer } from './admin/server.ts';
+import { mountRolloutApi } from './control/rollout/api.ts';
+import { type RolloutOptions, type Rollouts, startRollouts } from './control/rollout/wire.ts';
 import { DEFAULT_ROUTES_FILE } from './env.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 import { createLogger } from './log.ts';
@@ -21,12 +23,16 @@ export interface CreateGatewayOptions extends Partial<Omit<GatewayOptions, 'logg
   /** A pino logger; default: JSON to stdout at `logLevel`. */
   logger?: Logger;
   logLevel?: string;
+  /** Timings of the migration autopilot (lease, publishing, settle); defaults suit production. */
+  rollout?: RolloutOptions;
 }
 
 export interface GatewayHandle {
   gateway: Gateway;
   /** The admin server (always created: it serves /metrics and /healthz; /admin/* needs the token). */
   admin: AdminServer;
+  /** The routes' rollouts (the migration autopilot): status and commands. */
+  rollouts: Rollouts;
   /** Starts the public and the admin server (ports 0 = ephemeral, as tests use). */
   listen(): Promise<{ url: string; adminUrl: string; port: number; adminPort: number }>;
   close(): Promise<void>;
@@ -44,10 +50,13 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
   const gateway = new Gateway({ ...options, routesFile: options.routesFile ?? DEFAULT_ROUTES_FILE, logger });
   await gateway.init();
+  const rollouts = await startRollouts(gateway, options.rollout);
   const admin = new AdminServer(gateway, options.adminToken);
+  mountRolloutApi(admin, rollouts.handlers);
   const handle: GatewayHandle = {
     gateway,
     admin,
+    rollouts,
     url: '',
     adminUrl: '',
     async listen() {
@@ -69,6 +78,8 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
       return { url: handle.url, adminUrl: handle.adminUrl, port: pub.port, adminPort: adm.port };
     },
     async close() {
+      // first: hand the lease on while this instance can still answer
+      await rollouts.stop();
       await Promise.all([gateway.close(), admin.close()]);
     },
   };

@@ -31,7 +31,8 @@ export interface WindowNumbers {
   shadow: ShadowNumbers;
 }
 
-export type GateStatus = 'pass' | 'fail' | 'no-data';
+/** `no-data`: nothing to judge yet; `inconclusive`: within the limit, but not yet proven to be. */
+export type GateStatus = 'pass' | 'fail' | 'no-data' | 'inconclusive';
 
 export interface GateResult {
   /** `traffic`, `successRate`, `p99`, `shadowMismatch` or `custom:<name>`. */
@@ -160,17 +161,24 @@ export function evaluateGates(
     const n = w.shadow.compared;
     gates.push(traffic(n, min, `compared answers (${w.shadow.notCompared} not compared)`));
     const enough = n >= min;
-    const upper = enough ? wilson(w.shadow.mismatched, n).upper : null;
-    gates.push(
-      result(
-        'shadowMismatch',
-        upper === null ? null : round(upper * 100, 3),
-        '<=',
-        config.gates.shadowMismatch,
-        '%',
-        `${w.shadow.mismatched} of ${n} compared answers differ; upper end of the 95% Wilson interval`,
-      ),
+    const interval = enough ? wilson(w.shadow.mismatched, n) : null;
+    const limit = config.gates.shadowMismatch;
+    const gate = result(
+      'shadowMismatch',
+      interval?.upper == null ? null : round(interval.upper * 100, 3),
+      '<=',
+      limit,
+      '%',
+      `${w.shadow.mismatched} of ${n} compared answers differ; upper end of the 95% Wilson interval`,
     );
+    // Over the limit at the upper end only: the observed rate is fine but too few answers were
+    // compared to prove it. More answers narrow the interval, so the step waits for them; it
+    // fails once the observed rate itself is over the limit.
+    if (gate.status === 'fail' && interval?.rate != null && interval.rate * 100 <= limit) {
+      gate.status = 'inconclusive';
+      gate.detail = `${gate.detail}; observed ${round(interval.rate * 100, 3)}%, waiting for more compared answers`;
+    }
+    gates.push(gate);
   } else {
     const n = w.new.requests;
     gates.push(traffic(n, min, 'answers from the new backend'));
@@ -217,7 +225,7 @@ export function evaluateGates(
   }
   const verdict: Verdict = gates.some((g) => g.status === 'fail')
     ? 'fail'
-    : gates.some((g) => g.status === 'no-data')
+    : gates.some((g) => g.status === 'no-data' || g.status === 'inconclusive')
       ? 'wait'
       : 'pass';
   return { verdict, gates };

@@ -97,6 +97,8 @@ export class RedisRolloutStore implements RolloutStore {
   private readonly prefix: string;
   private readonly instance: string;
   private readonly logger: Logger;
+  private retry: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(url: string, prefix: string, instance: string, logger: Logger) {
     this.cmd = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -196,11 +198,25 @@ export class RedisRolloutStore implements RolloutStore {
         fn((JSON.parse(message) as { route: string }).route);
       } catch {}
     });
-    if (this.sub.status === 'wait') await this.sub.connect();
-    await this.sub.subscribe(channel);
+    // Redis down at start must not keep the gateway from starting: keep trying in the background
+    // (the controller also re-reads every state every few seconds)
+    const attempt = async (): Promise<void> => {
+      if (this.closed) return;
+      try {
+        if (this.sub.status === 'wait') await this.sub.connect();
+        await this.sub.subscribe(channel);
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message }, 'rollout: redis subscribe failed; retrying');
+        this.retry = setTimeout(() => void attempt(), 2000);
+        this.retry.unref();
+      }
+    };
+    await attempt();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
     this.sub.disconnect();
     this.cmd.disconnect();
   }
