@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LIMITS } from '@pilot/contracts';
+import { createHttpServer, type HttpMetrics, type Logger } from '@pilot/service-kit';
 import type { Express } from 'express';
+import { UNMATCHED_ROUTE } from './middleware/metrics.ts';
 
 export interface RunningServer {
   server: Server;
@@ -16,15 +17,26 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<{ forced: boolean }>;
 }
 
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** Where requests the HTTP server refuses itself (malformed, CONNECT, Expect…) are logged. */
+  logger?: Logger;
+  /** Where they are counted (route `unmatched`). */
+  metrics?: HttpMetrics;
+}
+
 /**
- * Serves the app on node:http with the contract's header size limit (larger → 431 from the
- * parser). Used by server.ts and by tests (port 0 = ephemeral).
+ * Serves the app on the shared HTTP server of @pilot/service-kit (createHttpServer): what
+ * Node would answer by itself (parser errors, 431, CONNECT, Expect) is answered in the error
+ * envelope. Used by server.ts and by tests (port 0 = ephemeral).
  */
-export async function listen(app: Express, options: { host: string; port: number }): Promise<RunningServer> {
-  const server = createServer({ maxHeaderSize: LIMITS.maxHeaderBytes }, app);
-  // Slow-loris bounds (Node's defaults, stated): whole request 5 min, headers 60 s.
-  server.requestTimeout = 300_000;
-  server.headersTimeout = 60_000;
+export async function listen(app: Express, options: ListenOptions): Promise<RunningServer> {
+  const { metrics } = options;
+  const server = createHttpServer(app, {
+    logger: options.logger,
+    observe: metrics && ((method, status) => metrics.observe(method, UNMATCHED_ROUTE, status, 0)),
+  });
   let closing = false;
   server.on('request', (_req, res) => {
     // After close() began, a keep-alive connection is ended after its current response.

@@ -1,32 +1,39 @@
 import type { Server } from 'node:http';
 import { LIMITS } from '@pilot/contracts';
+import { createHttpMetrics, createHttpServer, leaveClientErrorsToServer } from '@pilot/service-kit';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import app from './app.ts';
 import type { AppDeps } from './deps.ts';
-import { clientErrorHandler } from './lib/client-error.ts';
 import { frameworkErrors } from './lib/framework-errors.ts';
 import { lazyChildLogger } from './plugins/app/lazy-logger.ts';
 import { RequestLogController } from './plugins/app/logging.ts';
+import { UNMATCHED_ROUTE } from './plugins/app/metrics.ts';
 import { genReqId } from './plugins/app/request-id.ts';
 
 /**
  * Fastify's server options, chosen so URLs match the way Express 5 (legacy) matches them:
  * case-insensitive, a trailing slash ignored; params as long as the longest allowed URL (the
- * contract validates their length, not the router).
+ * contract validates their length, not the router). The HTTP server is legacy's too
+ * (createHttpServer from @pilot/service-kit): parser errors, 431, CONNECT and Expect are
+ * answered in the error envelope before Fastify sees the request.
  */
 export function serverOptions(deps: AppDeps): FastifyHttpOptions<Server> {
+  const { metrics } = deps;
   return {
     loggerInstance: deps.logger,
     genReqId,
     logController: new RequestLogController(),
     childLoggerFactory: lazyChildLogger,
     bodyLimit: LIMITS.bodyLimitBytes,
-    // larger headers → 431 from Node's parser (stated, like legacy's listen(), not left to a flag)
-    http: { maxHeaderSize: LIMITS.maxHeaderBytes },
-    // slow-loris bound, as legacy states it: the whole request (not the response: SSE) in 5 min
-    requestTimeout: 300_000,
+    serverFactory: (handler, options) =>
+      createHttpServer(handler, {
+        logger: deps.logger,
+        observe: metrics && ((method, status) => metrics.observe(method, UNMATCHED_ROUTE, status, 0)),
+        // Fastify's own: keep-alive longer than the usual load balancer's idle timeout
+        keepAliveTimeoutMs: options.keepAliveTimeout as number,
+      }),
     routerOptions: {
       caseSensitive: false,
       ignoreTrailingSlash: true,
@@ -36,7 +43,7 @@ export function serverOptions(deps: AppDeps): FastifyHttpOptions<Server> {
     // would not be the contract's envelope); forceCloseConnections drops idle ones
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    clientErrorHandler,
+    clientErrorHandler: leaveClientErrorsToServer,
     frameworkErrors,
   };
 }
@@ -45,7 +52,9 @@ export function serverOptions(deps: AppDeps): FastifyHttpOptions<Server> {
  * Builds the modern app around its dependencies, ready for `inject()` or `listen()` (it does
  * not listen). Same deps as @pilot/legacy's createApp, plus an optional events hub.
  */
-export function createApp(deps: AppDeps): FastifyInstance {
+export function createApp(given: AppDeps): FastifyInstance {
+  // one registry for the routes and for what the HTTP server refuses before them
+  const deps = { ...given, metrics: given.metrics ?? createHttpMetrics('modern') };
   const fastify = Fastify(serverOptions(deps)).withTypeProvider<ZodTypeProvider>();
   // fastify-plugin: the app's decorators (deps, isUnderPressure, swagger) live on the returned instance
   fastify.register(fp(app, { name: 'modern-app' }), { deps });

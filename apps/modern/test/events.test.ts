@@ -157,7 +157,8 @@ describe('1,000 idle SSE subscribers', () => {
       expect(hub.listenerCount()).toBe(1000);
       expect(await new Promise((r) => app.server.getConnections((_e, n) => r(n)))).toBe(1000);
       expect(count('TCPSocketWrap')).toBeGreaterThanOrEqual(baseline.sockets + 2000);
-      expect(count('Timeout')).toBeGreaterThanOrEqual(baseline.timers + 1000); // one heartbeat each
+      // one heartbeat each (not baseline + 1000: a timer of the baseline may have fired since)
+      expect(count('Timeout')).toBeGreaterThanOrEqual(1000);
 
       for (const req of requests) req.destroy();
       await vi.waitFor(

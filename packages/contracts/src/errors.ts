@@ -9,6 +9,10 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as application/json.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   URI_TOO_LONG: { status: 414, message: 'The request URI is too long.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time.' },
+  EXPECTATION_FAILED: { status: 417, message: 'Only "Expect: 100-continue" is supported.' },
+  REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   UNAUTHORIZED: { status: 401, message: 'Authentication is required.' },
   INVALID_CREDENTIALS: { status: 401, message: 'Username or password is wrong.' },
@@ -35,12 +39,16 @@ const CLIENT_ERROR_BY_STATUS: Record<number, ErrorCode> = {
   401: 'UNAUTHORIZED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  417: 'EXPECTATION_FAILED',
   422: 'VALIDATION_FAILED',
   429: 'RATE_LIMITED',
+  431: 'REQUEST_HEADERS_TOO_LARGE',
 };
 
 /**
@@ -107,17 +115,28 @@ export function issuesFromZod(error: z.ZodError): Issue[] {
   }));
 }
 
-/** A thrown error that carries an envelope; both apps' error handlers answer it as is. */
+export interface ApiErrorOptions extends ErrorOptions {
+  /** Response headers that belong to this answer (Retry-After and RateLimit with a 429, say). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A thrown error that carries an envelope; both apps' error handlers answer it as is, with its
+ * headers.
+ */
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly body: ErrorEnvelope;
-  constructor(code: ErrorCode, options: ErrorOptions = {}) {
-    const body = errorBody(code, options);
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
+    const { headers, ...bodyOptions } = options;
+    const body = errorBody(code, bodyOptions);
     super(body.error.message);
     this.name = 'ApiError';
     this.code = code;
     this.status = body.error.status;
     this.body = body;
+    this.headers = headers ?? {};
   }
 }

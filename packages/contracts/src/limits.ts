@@ -9,8 +9,14 @@ export const LIMITS = {
   bodyLimitBytes: 16 * 1024,
   /** Path + query; longer → 414 URI_TOO_LONG. */
   maxUrlLength: 2048,
-  /** Node's --max-http-header-size default; larger → 431 from the HTTP parser. */
+  /** Node's --max-http-header-size default; larger → 431 REQUEST_HEADERS_TOO_LARGE. */
   maxHeaderBytes: 16 * 1024,
+  /**
+   * A request refused before its body was read (401, 413, 415…) keeps its connection: the rest
+   * of the body is read and dropped, up to this many bytes. A body declared larger is answered
+   * with `Connection: close` instead; one that keeps coming past it has its connection closed.
+   */
+  maxDrainBytes: 4 * 1024 * 1024,
   aggregateArticleCount: 5,
   accessTokenTtlSeconds: 15 * 60,
   refreshTokenTtlSeconds: 7 * 24 * 60 * 60,

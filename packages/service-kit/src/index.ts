@@ -5,6 +5,7 @@ export {
   type ServiceDeps,
   type ServiceDepsOptions,
 } from './deps.ts';
+export { createHttpServer, type HttpServerOptions, leaveClientErrorsToServer } from './http-server.ts';
 export { createLogger, type Logger, REDACT_PATHS } from './logger.ts';
 export { createHttpMetrics, type HttpMetrics, LATENCY_BUCKETS } from './metrics.ts';
 export { requestIdFrom } from './request-id.ts';

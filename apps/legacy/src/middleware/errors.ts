@@ -57,6 +57,7 @@ export function errorHandler(error: unknown, req: Request, res: Response, next: 
     return;
   }
   const body = envelopeFor(error);
+  if (error instanceof ApiError) res.set(error.headers);
   if (body.error.status >= 500) {
     if (error instanceof ApiError) req.log.warn({ err: error }, 'request failed upstream');
     // pino-http's completion line (level error) carries it, with the request and the stack

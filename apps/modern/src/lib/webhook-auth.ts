@@ -46,6 +46,13 @@ export interface WebhookVerifier {
    * so a request refused for another reason does not use it up.
    */
   verify(headers: WebhookHeaders, rawBody: Buffer): Promise<'secret' | 'signature' | 'secret+signature'>;
+  /**
+   * What can be checked before the body is read: throws the same ApiError verify() would
+   * unless a configured credential is presented (the secret, which must match, or a
+   * well-formed signature inside the replay window). An anonymous sender is refused without
+   * its body ever being read.
+   */
+  precheck(headers: WebhookHeaders): void;
 }
 
 /**
@@ -58,8 +65,8 @@ export function createWebhookVerifier(options: WebhookAuthOptions): WebhookVerif
   const now = options.now ?? Date.now;
   const replayGuard = options.replayGuard ?? createMemoryReplayGuard(now);
 
-  /** Checks a signature; returns what to claim in the replay guard (key, seconds to remember). */
-  function verifySignature(hmacSecret: string, header: string, headers: WebhookHeaders, rawBody: Buffer) {
+  /** The signature headers, checked for form and for the replay window (no body needed). */
+  function signatureHeaders(header: string, headers: WebhookHeaders) {
     const match = SIGNATURE.exec(header.trim());
     if (!match?.[1])
       throw new ApiError('BAD_REQUEST', { message: `Malformed ${HEADERS.webhookSignature} header.` });
@@ -73,16 +80,37 @@ export function createWebhookVerifier(options: WebhookAuthOptions): WebhookVerif
     if (Math.abs(nowSeconds - Number(timestamp)) > windowSeconds) {
       throw new ApiError('UNAUTHORIZED', { message: REJECTED });
     }
-    const given = Buffer.from(match[1], 'hex');
+    return { hex: match[1], timestamp, nowSeconds };
+  }
+
+  /** Checks a signature; returns what to claim in the replay guard (key, seconds to remember). */
+  function verifySignature(hmacSecret: string, header: string, headers: WebhookHeaders, rawBody: Buffer) {
+    const { hex, timestamp, nowSeconds } = signatureHeaders(header, headers);
+    const given = Buffer.from(hex, 'hex');
     const expected = createHmac('sha256', hmacSecret).update(`${timestamp}.`).update(rawBody).digest();
     if (!timingSafeEqual(sha256(given), sha256(expected))) {
       throw new ApiError('UNAUTHORIZED', { message: REJECTED });
     }
     // remembered until its timestamp leaves the window (after that it is refused anyway)
-    return { key: match[1].toLowerCase(), ttlSeconds: Number(timestamp) + windowSeconds - nowSeconds + 1 };
+    return { key: hex.toLowerCase(), ttlSeconds: Number(timestamp) + windowSeconds - nowSeconds + 1 };
   }
 
   return {
+    precheck(headers) {
+      const { secret, hmacSecret } = options;
+      const givenSecret = single(headers[HEADERS.webhookSecret]);
+      const givenSignature = single(headers[HEADERS.webhookSignature]);
+      if (secret && givenSecret !== undefined) {
+        if (!safeEqual(givenSecret, secret)) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
+        return;
+      }
+      if (hmacSecret && givenSignature !== undefined) {
+        signatureHeaders(givenSignature, headers);
+        return;
+      }
+      throw new ApiError('UNAUTHORIZED', { message: REJECTED });
+    },
+
     async verify(headers, rawBody) {
       const { secret, hmacSecret } = options;
       if (!secret && !hmacSecret) throw new ApiError('UNAUTHORIZED', { message: REJECTED });

@@ -60,6 +60,12 @@ export default fp(
   async function errorsPlugin(fastify: FastifyInstance) {
     fastify.setErrorHandler((error, request, reply) => {
       const body = envelopeFor(error);
+      // Fastify closes the connection after any body-parser error; whether a refused request's
+      // connection survives is the HTTP server's call (createHttpServer drains what is left of
+      // the body, bounded, or has already said close), as in legacy
+      if (reply.hasHeader('connection') && !reply.raw.hasHeader('connection'))
+        reply.removeHeader('connection');
+      if (error instanceof ApiError) reply.headers(error.headers);
       if (body.error.status >= 500) {
         if (error instanceof ApiError) request.log.warn({ err: error }, 'request failed upstream');
         else logWithRequest(reply, error); // in the request's completion line

@@ -7,7 +7,8 @@ import { parseJsonBody } from '../../plugins/app/body-parser.ts';
 const CONTENT_EVENTS = new Set<string>(webhookEvents);
 
 /**
- * POST /webhooks/strapi. The body is read raw (up to LIMITS.webhookBodyLimitBytes, else 413)
+ * POST /webhooks/strapi. A sender without a configured credential is refused (401) before the
+ * body is read. The body is read raw (up to LIMITS.webhookBodyLimitBytes, else 413)
  * so the sender can be verified over the exact bytes before anything is parsed; then it is
  * parsed (400 MALFORMED_JSON) and validated (422). entry.* events drop the affected cache tags
  * on every instance (content.invalidate) and publish a `content.changed` event for GET /events.
@@ -33,6 +34,15 @@ const strapiWebhook: FastifyPluginAsyncZod = async (fastify) => {
     {
       schema: schemaFor(routes.strapiWebhook),
       bodyLimit: LIMITS.webhookBodyLimitBytes,
+      // an anonymous sender is refused before its body is read (no 413 dance, no reset)
+      onRequest: (request, _reply, done) => {
+        try {
+          verifier.precheck(request.headers);
+          done();
+        } catch (error) {
+          done(error as Error);
+        }
+      },
       preValidation: async (request) => {
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         await verifier.verify(request.headers, raw);
