@@ -15,7 +15,7 @@ env:   GATEWAY_ADMIN_TOKEN (required), GATEWAY_ADMIN_URL (default http://127.0.0
 
 interface GateView {
   gate: string;
-  status: 'pass' | 'fail' | 'no-data';
+  status: 'pass' | 'fail' | 'no-data' | 'inconclusive';
   value: number | null;
   op: string;
   threshold: number | null;
@@ -49,8 +49,8 @@ function duration(ms: number): string {
 }
 
 const time = (ms: number | string) => new Date(ms).toISOString().slice(11, 19);
-const unit = (g: GateView) => (g.unit === '%' ? '%' : g.unit === 'ms' ? ' ms' : '');
-const mark = { pass: 'ok', fail: 'FAIL', 'no-data': 'no data' } as const;
+const unit = (g: GateView) => (g.unit === '%' ? '%' : g.unit ? ` ${g.unit}` : '');
+const mark = { pass: 'ok', fail: 'FAIL', 'no-data': 'no data', inconclusive: 'not proven yet' } as const;
 
 function gateLine(g: GateView): string {
   const value = g.value === null ? '–' : `${g.value}${unit(g)}`;
