@@ -226,6 +226,30 @@ describe('migration autopilot end to end (real legacy and modern apps)', () => {
     expect(traffic.answers.filter((a) => a.status !== 200)).toEqual([]);
   });
 
+  it('without Redis, a restart resumes at the step the table file records', {
+    timeout: 120_000,
+  }, async () => {
+    const { gw, file } = await gateway(`      steps: [25, 50, 100]
+      interval: 1s
+      minRequests: 20`);
+    const traffic = new Traffic([gw.url], ['/articles']);
+    traffic.start(4);
+    try {
+      await waitFor(gw, (v) => v.value === 50);
+      await gw.rollouts.handlers.command('articles', 'pause', { who: 'erin' });
+    } finally {
+      await traffic.stop();
+    }
+    await gw.close();
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(file, 'utf8')).toMatch(/status: \{ phase: paused, step: 1/);
+    const again = await startGateway({ routesFile: file, adminToken: TOKEN, writeBack: true, rollout: FAST });
+    cleanups.push(() => again.close());
+    const resumed = await waitFor(again, (v) => v.version > 0);
+    expect(resumed).toMatchObject({ phase: 'paused', step: 1, value: 50 });
+    expect(again.gateway.route('articles')!.weights).toEqual({ legacy: 50, modern: 50 });
+  });
+
   it('people steer it: ./pilot rollout status/pause/resume/abort against the admin API', {
     timeout: 60_000,
   }, async () => {
