@@ -4,7 +4,16 @@ export {
   type MemoryContentOptions,
   queryArticles,
 } from './memory.ts';
-export type { ContentRepository } from './repository.ts';
+export {
+  createMemoryIdempotencyStore,
+  createRedisIdempotencyStore,
+  IDEMPOTENCY_TTL_MS,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  parseIdempotencyKey,
+  type RedisCaller,
+} from './idempotency.ts';
+export type { ContentRepository, CreateSubscriberOptions } from './repository.ts';
 export {
   type ContentSeed,
   createSeed,

@@ -7,6 +7,13 @@ import {
   type ListArticlesQuery,
   type Subscriber,
 } from '@pilot/contracts';
+import {
+  createMemoryIdempotencyStore,
+  createOnce,
+  fingerprintOf,
+  type IdempotencyStore,
+  replay,
+} from './idempotency.ts';
 import { DUPLICATE_SUBSCRIBER_MESSAGE } from './messages.ts';
 import type { ContentRepository } from './repository.ts';
 import { type ContentSeed, createSeed, type SeedArticle, type SeedAuthor } from './seed.ts';
@@ -22,6 +29,10 @@ export interface MemoryContentOptions {
   delayMs?: number;
   /** What health() answers (default strapi up, redis disabled). */
   health?: { strapi: 'up' | 'down'; redis: 'up' | 'down' | 'disabled' };
+  /** Idempotency-Key outcomes (default: in this process). */
+  idempotency?: IdempotencyStore;
+  /** A dry run treats a subscriber created this recently as the same request's write. Default 60 s. */
+  dryRunOwnWriteMs?: number;
 }
 
 export interface MemoryContent extends ContentRepository {
@@ -77,6 +88,8 @@ export function createMemoryContent(options: MemoryContentOptions = {}): MemoryC
   const authors = new Map(seed.authors.map((a) => [a.documentId, a]));
   const bySlug = new Map(seed.articles.filter((a) => a.publishedAt !== null).map((a) => [a.slug, a]));
   const subscribers = new Map<string, Subscriber>();
+  const idempotency = options.idempotency ?? createMemoryIdempotencyStore();
+  const ownWriteMs = options.dryRunOwnWriteMs ?? 60_000;
   const invalidations: string[][] = [];
 
   const delay = () =>
@@ -134,20 +147,41 @@ export function createMemoryContent(options: MemoryContentOptions = {}): MemoryC
       return page.data;
     },
 
-    async createSubscriber(input) {
-      await delay();
+    async createSubscriber(input, createOptions = {}) {
       const email = input.email.toLowerCase();
-      if (subscribers.has(email)) {
-        throw new ApiError('CONFLICT', { message: DUPLICATE_SUBSCRIBER_MESSAGE });
+      const name = input.name ?? null;
+      const key = createOptions.idempotencyKey;
+      const fingerprint = fingerprintOf({ email, name });
+      const duplicate = () => new ApiError('CONFLICT', { message: DUPLICATE_SUBSCRIBER_MESSAGE });
+      if (createOptions.dryRun) {
+        await delay();
+        // same semantics as the Strapi implementation's dry run (see its comment)
+        const record = key === undefined ? null : await idempotency.peek(key);
+        if (record?.state === 'done' && record.fingerprint === fingerprint) return replay(record.outcome);
+        const existing = subscribers.get(email);
+        if (existing) {
+          if (Date.now() - Date.parse(existing.createdAt) <= ownWriteMs) return existing;
+          throw duplicate();
+        }
+        return { id: randomBytes(12).toString('hex'), email, name, createdAt: new Date().toISOString() };
       }
-      const subscriber: Subscriber = {
-        id: randomBytes(12).toString('hex'),
-        email,
-        name: input.name ?? null,
-        createdAt: new Date().toISOString(),
+      const create = async (adopt: boolean) => {
+        await delay();
+        const existing = subscribers.get(email);
+        if (existing) {
+          if (adopt) return existing;
+          throw duplicate();
+        }
+        const subscriber: Subscriber = {
+          id: randomBytes(12).toString('hex'),
+          email,
+          name,
+          createdAt: new Date().toISOString(),
+        };
+        subscribers.set(email, subscriber);
+        return subscriber;
       };
-      subscribers.set(email, subscriber);
-      return subscriber;
+      return key === undefined ? create(false) : createOnce(idempotency, key, fingerprint, create);
     },
 
     async invalidate(payload) {

@@ -8,6 +8,13 @@ import type {
   Subscriber,
 } from '@pilot/contracts';
 
+export interface CreateSubscriberOptions {
+  /** The request's Idempotency-Key (already checked with parseIdempotencyKey). */
+  idempotencyKey?: string | undefined;
+  /** Validate and answer as a create would, writing nothing. */
+  dryRun?: boolean;
+}
+
 /**
  * What both apps need from the content store, in the public API's shapes. The Strapi-backed
  * implementation goes through @pilot/strapi-client (cache, coalescing, resilience); the
@@ -20,7 +27,12 @@ export interface ContentRepository {
   /** null when no published article has this slug. */
   getArticle(slug: string): Promise<Article | null>;
   latestArticles(count: number): Promise<ArticleSummary[]>;
-  createSubscriber(input: CreateSubscriberBody): Promise<Subscriber>;
+  /**
+   * Stores a subscriber (CONFLICT for a known email). `idempotencyKey`: at most one create per
+   * key (see idempotency.ts). `dryRun` (a mirrored request): the same checks and the same kind of
+   * answer, nothing written; see the package README for what a dry run answers.
+   */
+  createSubscriber(input: CreateSubscriberBody, options?: CreateSubscriberOptions): Promise<Subscriber>;
   /** Drops the cache tags a Strapi webhook affects, on every instance; returns the tags. */
   invalidate(payload: StrapiWebhookPayload): Promise<string[]>;
   /** Readiness: 'up' | 'down' for Strapi, and Redis ('disabled' when not configured). */

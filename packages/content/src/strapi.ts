@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import {
   ApiError,
   type Article,
@@ -6,10 +7,25 @@ import {
   type ListArticlesQuery,
   type Subscriber,
 } from '@pilot/contracts';
-import { type StrapiClient, type StrapiQueryParams, StrapiUnavailableError } from '@pilot/strapi-client';
+import {
+  StrapiBadResponseError,
+  StrapiCircuitOpenError,
+  type StrapiClient,
+  StrapiOverloadedError,
+  type StrapiQueryParams,
+  StrapiTimeoutError,
+  StrapiUnavailableError,
+} from '@pilot/strapi-client';
 import { z } from 'zod';
 import { mapStrapi, toApiError } from './errors.ts';
 import { DUPLICATE_SUBSCRIBER_MESSAGE } from './messages.ts';
+import {
+  createMemoryIdempotencyStore,
+  createOnce,
+  fingerprintOf,
+  type IdempotencyStore,
+  replay,
+} from './idempotency.ts';
 import type { ContentRepository } from './repository.ts';
 import { docTag, webhookTags } from './webhook-tags.ts';
 
@@ -20,7 +36,41 @@ export interface StrapiContentOptions {
   write: StrapiClient;
   /** Stored in `subscriber.source`, e.g. the service name. Default 'api'. */
   source?: string;
+  /** Where Idempotency-Key outcomes live (Redis for several instances). Default: this process. */
+  idempotency?: IdempotencyStore;
+  /**
+   * After a create whose outcome is unknown (Strapi never answered), look for the subscriber at
+   * these delays (ms) before answering. Default [0, 250, 1000, 2000].
+   */
+  unknownOutcomeChecksMs?: readonly number[];
+  /** A dry run treats a subscriber created this recently as the served backend's write of the same request. Default 60 s. */
+  dryRunOwnWriteMs?: number;
 }
+
+/** Strapi 5 documentIds: 24 lower-case letters and digits. */
+function documentIdLike(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let id = '';
+  for (let i = 0; i < 24; i++) id += alphabet[randomInt(alphabet.length)];
+  return id;
+}
+
+/**
+ * A create that got no answer (a timeout, a connection lost after sending, an unreadable 2xx)
+ * may have been stored. Refused before sending (breaker open, concurrency cap, connection
+ * refused) or answered with a status: decided.
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof StrapiTimeoutError) return true;
+  if (error instanceof StrapiBadResponseError) return error.status !== undefined && error.status < 300;
+  if (!(error instanceof StrapiUnavailableError)) return false;
+  if (error instanceof StrapiCircuitOpenError || error instanceof StrapiOverloadedError) return false;
+  if (error.status !== undefined) return false;
+  const code = (error.cause as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return code !== 'ECONNREFUSED';
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** What Strapi 5 answers for an article (flat documents, the relation populated). */
 const StrapiAuthor = z.object({
@@ -111,17 +161,96 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
     };
   }
 
-  async function findByEmail(email: string): Promise<boolean> {
+  type StoredSubscriber = z.infer<typeof StrapiSubscriber>;
+
+  /** The subscriber with this email (case-insensitive, uncached), or null. */
+  async function findSubscriber(email: string): Promise<StoredSubscriber | null> {
     const found = await subscribers.find(
       {
         filters: { email: { $eqi: email } },
-        fields: ['email'],
+        fields: ['email', 'name', 'createdAt'],
         pagination: { page: 1, pageSize: 1, withCount: false },
       },
-      StrapiSubscriber.pick({ documentId: true, email: true }),
+      StrapiSubscriber,
       { cache: false },
     );
-    return found.data.length > 0;
+    return found.data[0] ?? null;
+  }
+
+  const toSubscriber = (s: StoredSubscriber): Subscriber => ({
+    id: s.documentId,
+    email: s.email,
+    name: s.name ?? null,
+    createdAt: s.createdAt,
+  });
+  const duplicate = () => new ApiError('CONFLICT', { message: DUPLICATE_SUBSCRIBER_MESSAGE });
+  const idempotency = options.idempotency ?? createMemoryIdempotencyStore();
+  const unknownChecks = options.unknownOutcomeChecksMs ?? [0, 250, 1000, 2000];
+  const ownWriteMs = options.dryRunOwnWriteMs ?? 60_000;
+
+  /** After an unknown outcome: did the write land? Looks a few times; null if it never shows. */
+  async function landed(email: string): Promise<StoredSubscriber | null> {
+    for (const delayMs of unknownChecks) {
+      if (delayMs > 0) await sleep(delayMs);
+      const found = await findSubscriber(email).catch(() => null);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  /** `adopt`: an earlier attempt with this Idempotency-Key may have stored it (its outcome was unknown). */
+  async function create(email: string, name: string | null, adopt: boolean): Promise<Subscriber> {
+    // Ask first: the common duplicate answers 409 without a failed write in Strapi's logs.
+    const existing = await mapStrapi(() => findSubscriber(email));
+    if (existing) {
+      if (adopt) return toSubscriber(existing);
+      throw duplicate();
+    }
+    try {
+      const created = await subscribers.create({ email, name, source }, StrapiSubscriber, {
+        invalidate: false,
+      });
+      return toSubscriber(created);
+    } catch (error) {
+      // A concurrent twin can pass Strapi's unique check and hit the DB index instead (500).
+      if (error instanceof StrapiUnavailableError && error.status === 500) {
+        const twin = await findSubscriber(email).catch(() => null);
+        if (twin) throw duplicate();
+      }
+      if (outcomeUnknown(error)) {
+        // never tell a client "failed" for a subscriber that was stored
+        const found = await landed(email);
+        if (found) return toSubscriber(found);
+        const mapped = toApiError(error) as ApiError;
+        throw new ApiError(mapped.code, {
+          message:
+            'The content service did not confirm the write, so whether it was stored is unknown; retry with the same Idempotency-Key.',
+          details: { ...mapped.body.error.details, outcome: 'unknown' },
+        });
+      }
+      throw toApiError(error);
+    }
+  }
+
+  /**
+   * A mirrored request: the same reads and checks, no write. A subscriber with this email that
+   * was created in the last `dryRunOwnWriteMs` is the served backend's write of this very request
+   * (it answers first, the mirror comes right after): answered as created, with its id. An older
+   * one is a duplicate. None: answered as created, with an id that was never stored.
+   */
+  async function dryRun(email: string, name: string | null, key: string | undefined): Promise<Subscriber> {
+    if (key !== undefined) {
+      const record = await idempotency.peek(key);
+      if (record?.state === 'done' && record.fingerprint === fingerprintOf({ email, name })) {
+        return replay(record.outcome);
+      }
+    }
+    const existing = await mapStrapi(() => findSubscriber(email));
+    if (existing) {
+      if (Date.now() - Date.parse(existing.createdAt) <= ownWriteMs) return toSubscriber(existing);
+      throw duplicate();
+    }
+    return { id: documentIdLike(), email, name, createdAt: new Date().toISOString() };
   }
 
   return {
@@ -156,34 +285,15 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
       return page.data;
     },
 
-    async createSubscriber(input): Promise<Subscriber> {
+    async createSubscriber(input, createOptions = {}): Promise<Subscriber> {
       const email = input.email.toLowerCase();
-      // Ask first: the common duplicate answers 409 without a failed write in Strapi's logs.
-      if (await mapStrapi(() => findByEmail(email))) {
-        throw new ApiError('CONFLICT', { message: DUPLICATE_SUBSCRIBER_MESSAGE });
-      }
-      try {
-        const created = await subscribers.create(
-          { email, name: input.name ?? null, source },
-          StrapiSubscriber,
-          {
-            invalidate: false,
-          },
-        );
-        return {
-          id: created.documentId,
-          email: created.email,
-          name: created.name ?? null,
-          createdAt: created.createdAt,
-        };
-      } catch (error) {
-        // A concurrent twin can pass Strapi's unique check and hit the DB index instead (500).
-        if (error instanceof StrapiUnavailableError && error.status === 500) {
-          const exists = await findByEmail(email).catch(() => false);
-          if (exists) throw new ApiError('CONFLICT', { message: DUPLICATE_SUBSCRIBER_MESSAGE });
-        }
-        throw toApiError(error);
-      }
+      const name = input.name ?? null;
+      const key = createOptions.idempotencyKey;
+      if (createOptions.dryRun) return dryRun(email, name, key);
+      if (key === undefined) return create(email, name, false);
+      return createOnce(idempotency, key, fingerprintOf({ email, name }), (adopt) =>
+        create(email, name, adopt),
+      );
     },
 
     async invalidate(payload) {

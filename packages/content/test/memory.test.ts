@@ -9,7 +9,9 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import { createMemoryContent, createSeed, webhookTags } from '../src/index.ts';
 
-const q = (input: Record<string, unknown> = {}) => ListArticlesQuery.parse(input);
+/** Query values arrive as strings, as in a URL. */
+const q = (input: Record<string, unknown> = {}) =>
+  ListArticlesQuery.parse(Object.fromEntries(Object.entries(input).map(([k, v]) => [k, String(v)])));
 
 describe('createSeed', () => {
   it('is deterministic and has the documented shape', () => {

@@ -1,6 +1,8 @@
 import { ListArticlesQuery } from '@pilot/contracts';
 import { type CmsInstance, startCms } from '@pilot/cms/testing';
 import { createStrapiClient } from '@pilot/strapi-client';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ContentRepository,
@@ -35,7 +37,9 @@ afterAll(async () => {
   await cms?.stop();
 });
 
-const query = (input: Record<string, unknown> = {}) => ListArticlesQuery.parse(input);
+/** Query values arrive as strings, as in a URL. */
+const query = (input: Record<string, unknown> = {}) =>
+  ListArticlesQuery.parse(Object.fromEntries(Object.entries(input).map(([k, v]) => [k, String(v)])));
 
 describe('createStrapiContent against the real Strapi', () => {
   it('lists published articles newest first with pagination', async () => {
@@ -122,5 +126,142 @@ describe('createStrapiContent against the real Strapi', () => {
         await content.listArticles(query(input)),
       );
     }
+  });
+});
+
+/**
+ * A proxy in front of the real Strapi that can hold a subscriber create before forwarding it,
+ * or hold Strapi's answer to it: Strapi itself stores the entry; only the timing is ours.
+ */
+async function startWriteDelayProxy(target: string) {
+  const plan = { holdRequestMs: 0, holdAnswerMs: 0 };
+  const server = http.createServer((req, res) => {
+    const isCreate = req.method === 'POST' && req.url?.startsWith('/api/subscribers');
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const forward = () => {
+        const url = new URL(req.url ?? '/', target);
+        const out = http.request(
+          url,
+          { method: req.method, headers: { ...req.headers, host: url.host } },
+          (up) => {
+            const body: Buffer[] = [];
+            up.on('data', (c: Buffer) => body.push(c));
+            up.on('end', () => {
+              const answer = () => {
+                if (res.destroyed) return;
+                res.writeHead(up.statusCode ?? 502, up.headers);
+                res.end(Buffer.concat(body));
+              };
+              if (isCreate && plan.holdAnswerMs > 0) setTimeout(answer, plan.holdAnswerMs);
+              else answer();
+            });
+          },
+        );
+        out.on('error', () => res.destroy());
+        out.end(Buffer.concat(chunks));
+      };
+      if (isCreate && plan.holdRequestMs > 0) setTimeout(forward, plan.holdRequestMs);
+      else forward();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    plan,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('subscriber writes with an unknown outcome (real Strapi behind a delaying proxy)', () => {
+  let proxy: Awaited<ReturnType<typeof startWriteDelayProxy>>;
+  const opened: ContentRepository[] = [];
+  const through = (options: { unknownOutcomeChecksMs?: number[]; dryRunOwnWriteMs?: number } = {}) => {
+    const c = createStrapiContent({
+      read: createStrapiClient({ baseUrl: proxy.url, token: cms.readToken, timeoutMs: 10_000 }),
+      // a short write deadline: the proxy makes Strapi's answer miss it
+      write: createStrapiClient({ baseUrl: proxy.url, token: cms.writeToken, timeoutMs: 300 }),
+      source: 'e2e',
+      ...options,
+    });
+    opened.push(c);
+    return c;
+  };
+  const stored = async (email: string) => {
+    const res = await fetch(`${cms.url}/api/subscribers?filters[email][$eqi]=${encodeURIComponent(email)}`, {
+      headers: { authorization: `Bearer ${cms.writeToken}` },
+    });
+    return ((await res.json()) as { data: Array<{ documentId: string }> }).data;
+  };
+
+  beforeAll(async () => {
+    proxy = await startWriteDelayProxy(cms.url);
+  });
+  afterAll(async () => {
+    for (const c of opened) await c.close();
+    await proxy?.close();
+  });
+
+  it('a create whose answer times out but which Strapi stored is answered as created, not 504', async () => {
+    proxy.plan.holdAnswerMs = 1_000;
+    proxy.plan.holdRequestMs = 0;
+    const created = await through().createSubscriber({ email: 'late-answer@example.com', name: 'Late' });
+    const inStrapi = await stored('late-answer@example.com');
+    expect(inStrapi).toHaveLength(1);
+    expect(created).toMatchObject({
+      id: inStrapi[0]!.documentId,
+      email: 'late-answer@example.com',
+      name: 'Late',
+    });
+  });
+
+  it('an outcome still unknown is a 504 saying so; the retry with the same Idempotency-Key answers the stored entry', async () => {
+    // the create reaches Strapi only after our deadline and our one look
+    proxy.plan.holdAnswerMs = 0;
+    proxy.plan.holdRequestMs = 1_000;
+    const content = through({ unknownOutcomeChecksMs: [0] });
+    const email = 'unknown-outcome@example.com';
+    const first = await content.createSubscriber({ email }, { idempotencyKey: 'unknown-1' }).catch((e) => e);
+    expect(first).toMatchObject({ code: 'UPSTREAM_TIMEOUT', status: 504 });
+    expect(first.body.error.details).toMatchObject({ outcome: 'unknown' });
+    await expect.poll(() => stored(email), { timeout: 10_000 }).toHaveLength(1);
+    proxy.plan.holdRequestMs = 0;
+    const retry = await content.createSubscriber({ email }, { idempotencyKey: 'unknown-1' });
+    expect(retry.id).toBe((await stored(email))[0]!.documentId);
+    // without the key the same body is a duplicate, as it should be
+    await expect(content.createSubscriber({ email })).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('the same Idempotency-Key and body create one entry and answer it twice', async () => {
+    proxy.plan.holdAnswerMs = 0;
+    proxy.plan.holdRequestMs = 0;
+    const content = through();
+    const a = await content.createSubscriber({ email: 'once@example.com' }, { idempotencyKey: 'once-1' });
+    const b = await content.createSubscriber({ email: 'once@example.com' }, { idempotencyKey: 'once-1' });
+    expect(b).toEqual(a);
+    expect(await stored('once@example.com')).toHaveLength(1);
+    await expect(
+      content.createSubscriber({ email: 'other@example.com' }, { idempotencyKey: 'once-1' }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', status: 422 });
+  });
+
+  it('a dry run (mirrored create) stores nothing, and still reads for duplicates', async () => {
+    proxy.plan.holdAnswerMs = 0;
+    proxy.plan.holdRequestMs = 0;
+    const content = through();
+    const dry = await content.createSubscriber({ email: 'dry-run@example.com' }, { dryRun: true });
+    expect(dry).toMatchObject({ email: 'dry-run@example.com', id: expect.stringMatching(/^[a-z0-9]{24}$/) });
+    expect(await stored('dry-run@example.com')).toHaveLength(0);
+    // the served backend's fresh write of the same request: the same answer, its id
+    const served = await content.createSubscriber({ email: 'dry-run@example.com' });
+    expect(await content.createSubscriber({ email: 'dry-run@example.com' }, { dryRun: true })).toEqual(
+      served,
+    );
+    // an older entry: a duplicate, as a real create would say
+    await expect(
+      through({ dryRunOwnWriteMs: -1 }).createSubscriber({ email: 'dry-run@example.com' }, { dryRun: true }),
+    ).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await stored('dry-run@example.com')).toHaveLength(1);
   });
 });

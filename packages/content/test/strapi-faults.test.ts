@@ -241,7 +241,7 @@ describe('createStrapiContent cache tags (fake Strapi: counts upstream calls)', 
 
   it('a lookup that found nothing, and lists, drop on any article change', async () => {
     const content = contentFor(fake.url);
-    const query = ListArticlesQuery.parse({ pageSize: 5 });
+    const query = ListArticlesQuery.parse({ pageSize: '5' });
     expect(await content.getArticle('not-there-yet')).toBeNull();
     await content.listArticles(query);
     const calls = fake.apiCalls;
@@ -266,8 +266,8 @@ describe('createStrapiContent cache tags (fake Strapi: counts upstream calls)', 
         q: 'redis',
         author: 'ada-lovelace',
         sort: 'title:asc',
-        page: 2,
-        pageSize: 3,
+        page: '2',
+        pageSize: '3',
       }),
     );
     expect(page.meta.pagination).toMatchObject({ page: 2, pageSize: 3 });

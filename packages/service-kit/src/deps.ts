@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { type AuthService, createAuthService } from '@pilot/auth';
-import { type ContentRepository, createStrapiContent } from '@pilot/content';
+import { type ContentRepository, createRedisIdempotencyStore, createStrapiContent } from '@pilot/content';
 import { createStrapiClient, type StrapiClient } from '@pilot/strapi-client';
 import { Redis } from 'ioredis';
 import type { ServiceConfig } from './config.ts';
@@ -10,7 +10,8 @@ import { attachStrapiMetrics } from './strapi-metrics.ts';
 
 /**
  * Redis key prefix shared by both services (so they share the L2 cache, its invalidation bus
- * and sessions): `<prefix>strapi:` for the Strapi client, `<prefix>auth:` for refresh tokens.
+ * and sessions): `<prefix>strapi:` for the Strapi client, `<prefix>auth:` for refresh tokens,
+ * `<prefix>idem:` for Idempotency-Key outcomes.
  */
 export const DEFAULT_REDIS_PREFIX = 'pilot:';
 
@@ -96,7 +97,13 @@ export function createServiceDeps(
     attachStrapiMetrics(metrics.registry, read, { client: 'read' }),
     attachStrapiMetrics(metrics.registry, write, { client: 'write' }),
   ];
-  const content = createStrapiContent({ read, write, source: service });
+  const content = createStrapiContent({
+    read,
+    write,
+    source: service,
+    // Idempotency-Key outcomes shared by every instance of both services
+    idempotency: redis ? createRedisIdempotencyStore(redis, `${prefix}idem:`) : undefined,
+  });
   const auth = createAuthService({
     users: config.AUTH_USERS,
     jwtSecret: config.JWT_SECRET,
