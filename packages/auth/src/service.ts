@@ -61,6 +61,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
 
   const dryRunGraceMs = options.dryRunGraceMs ?? 60_000;
   const clock = options.now ?? Date.now;
+  const dryRunKey = new Uint8Array(randomBytes(32));
 
   const byUsername = new Map(options.users.map((u) => [u.username, u]));
   const byId = new Map(options.users.map((u) => [u.id, u]));
@@ -73,7 +74,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   hashes.catch(() => {});
   decoy.catch(() => {});
 
-  async function accessToken(user: AuthUser): Promise<string> {
+  async function accessToken(user: AuthUser, signingKey: Uint8Array): Promise<string> {
     return new SignJWT({ username: user.username, name: user.name })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(user.id)
@@ -81,11 +82,16 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       .setIssuedAt()
       .setExpirationTime(`${accessTtl}s`)
       .setJti(randomBytes(12).toString('base64url'))
-      .sign(key);
+      .sign(signingKey);
   }
 
-  async function pair(user: AuthUser, refreshToken: string): Promise<TokenPair> {
-    return { accessToken: await accessToken(user), refreshToken, tokenType: 'Bearer', expiresIn: accessTtl };
+  async function pair(user: AuthUser, refreshToken: string, signingKey = key): Promise<TokenPair> {
+    return {
+      accessToken: await accessToken(user, signingKey),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: accessTtl,
+    };
   }
 
   return {
@@ -113,8 +119,9 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         if (!live) throw new ApiError('INVALID_TOKEN');
         const user = byId.get(found.userId);
         if (!user) throw new ApiError('INVALID_TOKEN');
-        // `next` is never stored: the answer looks like a rotation and changes nothing
-        return pair(user, next);
+        // `next` is never stored and the access token is signed with a key nobody holds: the
+        // answer has the shape of a rotation, and a dry run can never mint a usable session
+        return pair(user, next, dryRunKey);
       }
       const result = await storeCall(() =>
         store.rotate(familyId, sha256(refreshToken), sha256(next), refreshTtl),

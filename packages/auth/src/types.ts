@@ -9,8 +9,9 @@ export interface AuthService {
   login(username: string, password: string): Promise<TokenPair>;
   /**
    * Rotates the refresh token. With `dryRun` (a mirrored request): verifies it and answers as a
-   * rotation would, but stores nothing: the family stays as it was and the refresh token in the
-   * answer is never valid. A token rotated within the last `dryRunGraceMs` still counts as live
+   * rotation would, but stores nothing: the family stays as it was, the refresh token in the
+   * answer was never stored and its access token is signed with a throwaway key (same shape,
+   * never valid), so a dry run cannot mint a session. A token rotated within the last `dryRunGraceMs` still counts as live
    * (the served backend usually rotates it just before the mirror arrives); an older reuse
    * answers REFRESH_TOKEN_REUSED without revoking anything.
    */
