@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 
 /** Errors with a stable `code` that callers (and tests) can switch on. */
 export class GatewayError extends Error {
@@ -59,4 +59,19 @@ export function sendError(
   if (close) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(body);
+}
+
+/**
+ * The same envelope written straight to a socket, for answers the HTTP server gives before a
+ * request object exists (the parser refused the bytes); the connection closes after it.
+ */
+export function rawErrorResponse(status: number, code: string, message: string): string {
+  const body = JSON.stringify({ error: { status, code, message } });
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    'Cache-Control: no-store\r\n' +
+    'Connection: close\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
 }

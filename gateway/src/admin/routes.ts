@@ -3,7 +3,7 @@ import { shadowAdminDeps, shadowAdminRoutes, TextReply } from '../shadow/admin.t
 import { clusterSource } from '../shadow/cluster.ts';
 import { clusterRatioText } from '../shadow/metrics.ts';
 import { registerControlPage } from './page/index.ts';
-import type { AdminServer } from './server.ts';
+import { type AdminServer, RawReply } from './server.ts';
 import { collectStats, routeView, tableView } from './views.ts';
 
 /** The admin API. README.md#admin-api documents each endpoint's body and response. */
@@ -17,14 +17,12 @@ export function registerAdminRoutes(admin: AdminServer): void {
   admin.route(
     'GET',
     '/metrics',
-    async ({ res }) => {
+    async () => {
       const text = gw.options.cluster
         ? (await (await import('../cluster.ts')).collectClusterMetrics()) +
           clusterRatioText((await clusterSource().state()).stats)
         : await gw.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': gw.metrics.registry.contentType });
-      res.end(text);
-      return undefined;
+      return new RawReply(200, { 'content-type': gw.metrics.registry.contentType }, text);
     },
     { public: true },
   );
@@ -114,10 +112,9 @@ export function registerAdminRoutes(admin: AdminServer): void {
   for (const r of shadowAdminRoutes(shadowAdminDeps(gw))) {
     admin.route(r.method, r.path, async (req) => {
       const out = await r.handler(req);
-      if (!(out instanceof TextReply)) return out;
-      req.res.writeHead(200, { 'content-type': out.contentType, ...out.headers });
-      req.res.end(out.body);
-      return undefined;
+      return out instanceof TextReply
+        ? new RawReply(200, { 'content-type': out.contentType, ...out.headers }, out.body)
+        : out;
     });
   }
 

@@ -1,52 +1,136 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { GatewayError } from '../errors.ts';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type HTTPMethods,
+} from 'fastify';
+import { GatewayError, rawErrorResponse } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { actorOf, tokenMatches } from './auth.ts';
 import { registerAdminRoutes } from './routes.ts';
 
 /**
- * The admin server: its own port, JSON in and out, every /admin route behind the bearer token
- * (no token configured → those routes answer 403 ADMIN_DISABLED). /metrics, /healthz and
- * /readyz are open, for scrapers and orchestrators on the internal network.
- * Other modules (the control page) add routes with `route()`.
+ * The admin server: its own port, JSON in and out, on Fastify (find-my-way routing, its body
+ * limit, its error handling). Every route is behind the bearer token unless registered as
+ * public (/metrics, /healthz, /readyz and the control page's files); the token is checked in
+ * the first hook, before any handler or body parser runs, so an unknown path without the token
+ * is a 401, not a 404 (no endpoint discovery). No token configured → 403 ADMIN_DISABLED.
+ *
+ * Every failure becomes the error envelope: a malformed URL (Fastify's FST_ERR_BAD_URL), a
+ * body over 64 KiB, a handler that throws or rejects, bytes the HTTP parser refuses. Nothing a
+ * client sends can end the process or leave a request unanswered.
  */
 export interface AdminRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
   params: Record<string, string>;
   query: URLSearchParams;
+  headers: IncomingHttpHeaders;
   actor: { who: string; ip: string };
-  /** Parses the JSON body (≤ 64 KiB); `{}` when empty. */
+  /** The JSON body as an object (≤ 64 KiB); `{}` when empty; 400 INVALID_JSON otherwise. */
   body(): Promise<Record<string, unknown>>;
 }
 
-/** Return a value to send it as JSON (200), or `undefined` after writing the response yourself. */
-export type AdminHandler = (r: AdminRequest) => Promise<unknown> | unknown;
-
-interface AdminRoute {
-  method: string;
-  re: RegExp;
-  keys: string[];
-  handler: AdminHandler;
-  public: boolean;
+/** A non-JSON answer (Prometheus text, the control page's files, a redirect). */
+export class RawReply {
+  readonly status: number;
+  readonly headers: Record<string, string | number>;
+  readonly body: string | Buffer;
+  constructor(status: number, headers: Record<string, string | number>, body: string | Buffer) {
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+  }
 }
 
+/** Return a value to send it as JSON (200), or a RawReply. */
+export type AdminHandler = (r: AdminRequest) => Promise<unknown> | unknown;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without the admin token. */
+    public?: boolean;
+  }
+}
+
+const ADMIN_BODY_LIMIT = 64 * 1024;
+
 export class AdminServer {
-  readonly server: http.Server;
+  readonly app: FastifyInstance;
   readonly gateway: Gateway;
   private readonly token: string | undefined;
-  private readonly routes: AdminRoute[] = [];
-  private readonly sockets = new Set<Socket>();
 
   constructor(gateway: Gateway, token: string | undefined) {
     this.gateway = gateway;
     this.token = token && token.length > 0 ? token : undefined;
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
+    const logger = gateway.logger;
+    this.app = Fastify({
+      logger: false,
+      bodyLimit: ADMIN_BODY_LIMIT,
+      forceCloseConnections: true,
+      return503OnClosing: true,
+      routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+      // find-my-way could not decode the path (`%zz`): answered here, before any route runs
+      frameworkErrors: (_error, _req, reply) => {
+        void sendEnvelope(reply, 400, 'BAD_REQUEST_TARGET', 'malformed percent-encoding in path');
+      },
+      clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+        if (err.code === 'ECONNRESET' || !socket.writable) {
+          socket.destroy();
+          return;
+        }
+        socket.end(clientErrorResponse(err));
+      },
     });
+
+    // Bodies are read as bytes whatever their type and parsed by body(), so that every handler
+    // sees the same rules (JSON object or nothing) and no parser runs before the token check.
+    this.app.removeAllContentTypeParsers();
+    this.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+    this.app.addHook('onRequest', (request, reply, done) => {
+      const isPublic = request.routeOptions.config?.public === true;
+      if (isPublic) return done();
+      if (!this.token) {
+        void sendEnvelope(reply, 403, 'ADMIN_DISABLED', 'admin API disabled: GATEWAY_ADMIN_TOKEN is not set');
+        return;
+      }
+      if (!tokenMatches(request.headers.authorization, this.token)) {
+        logger.warn({ ip: request.socket.remoteAddress, path: pathOf(request.url) }, 'admin: refused token');
+        reply.header('www-authenticate', 'Bearer realm="pilot-gateway"');
+        void sendEnvelope(reply, 401, 'UNAUTHORIZED', 'missing or wrong bearer token');
+        return;
+      }
+      done();
+    });
+
+    this.app.setNotFoundHandler((request, reply) => {
+      const allowed = this.allowedMethods(pathOf(request.url));
+      if (allowed.length > 0) {
+        reply.header('allow', allowed.join(', '));
+        return sendEnvelope(reply, 405, 'METHOD_NOT_ALLOWED', `${request.method} not allowed here`);
+      }
+      return sendEnvelope(reply, 404, 'NOT_FOUND', 'no such admin endpoint');
+    });
+
+    this.app.setErrorHandler((error: unknown, request, reply) => {
+      if (error instanceof GatewayError) {
+        const extra =
+          'issues' in error ? { issues: (error as GatewayError & { issues: unknown }).issues } : {};
+        return sendEnvelope(reply, error.status, error.code, error.message, extra);
+      }
+      const e = error as { statusCode?: number; code?: string; message?: string };
+      // Fastify's own client errors (body too large, bad content length, aborted upload)
+      if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+        const code = e.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+        const message =
+          e.statusCode === 413 ? `admin request body over ${ADMIN_BODY_LIMIT / 1024} KiB` : 'bad request';
+        return sendEnvelope(reply, e.statusCode, code, message);
+      }
+      logger.error({ err: e?.message ?? String(error), path: pathOf(request.url) }, 'admin handler failed');
+      return sendEnvelope(reply, 500, 'INTERNAL', 'internal error');
+    });
+
     registerAdminRoutes(this);
   }
 
@@ -54,122 +138,101 @@ export class AdminServer {
     return this.token !== undefined;
   }
 
+  get server() {
+    return this.app.server;
+  }
+
   /** Adds a route; `:name` segments become params. Non-public routes need the token. */
   route(method: string, path: string, handler: AdminHandler, options: { public?: boolean } = {}): void {
-    const keys: string[] = [];
-    const src = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, (_m, k: string) => {
-      keys.push(k);
-      return '([^/]+)';
-    });
-    this.routes.push({
-      method,
-      re: new RegExp(`^${src}/?$`),
-      keys,
-      handler,
-      public: options.public === true,
-    });
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin');
-    let matched: AdminRoute | undefined;
-    let params: Record<string, string> = {};
-    let pathMatched = false;
-    for (const route of this.routes) {
-      const m = route.re.exec(url.pathname);
-      if (!m) continue;
-      pathMatched = true;
-      if (route.method !== req.method && !(route.method === 'GET' && req.method === 'HEAD')) continue;
-      matched = route;
-      params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
-      break;
-    }
-    try {
-      if (!matched) {
-        throw pathMatched
-          ? new GatewayError('METHOD_NOT_ALLOWED', 405, `${req.method} not allowed here`)
-          : new GatewayError('NOT_FOUND', 404, 'no such admin endpoint');
-      }
-      if (!matched.public) {
-        if (!this.token)
-          throw new GatewayError('ADMIN_DISABLED', 403, 'admin API disabled: GATEWAY_ADMIN_TOKEN is not set');
-        if (!tokenMatches(req.headers.authorization, this.token)) {
-          this.gateway.logger.warn(
-            { ip: req.socket.remoteAddress, path: url.pathname },
-            'admin: refused token',
-          );
-          res.setHeader('www-authenticate', 'Bearer realm="pilot-gateway"');
-          throw new GatewayError('UNAUTHORIZED', 401, 'missing or wrong bearer token');
+    this.app.route({
+      method: method as HTTPMethods,
+      url: path,
+      config: { public: options.public === true },
+      handler: async (request: FastifyRequest, reply: FastifyReply) => {
+        const result = await handler({
+          params: (request.params ?? {}) as Record<string, string>,
+          query: queryOf(request.url),
+          headers: request.headers,
+          actor: actorOf(request.raw),
+          body: async () => parseBody(request.body),
+        });
+        if (result instanceof RawReply) {
+          reply.code(result.status).headers(result.headers);
+          return reply.send(result.body);
         }
+        reply.header('cache-control', 'no-store');
+        reply.type('application/json; charset=utf-8');
+        return reply.send(JSON.stringify(result ?? null));
+      },
+    });
+  }
+
+  private allowedMethods(path: string): string[] {
+    const methods: string[] = [];
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const) {
+      try {
+        if (this.app.hasRoute({ method, url: path }) || this.app.findRoute({ method, url: path })) {
+          methods.push(method);
+        }
+      } catch {
+        // not a path the router can look up: then no method is allowed either
       }
-      const result = await matched.handler({
-        req,
-        res,
-        params,
-        query: url.searchParams,
-        actor: actorOf(req),
-        body: () => readJson(req),
-      });
-      if (result !== undefined && !res.headersSent) sendJson(res, 200, result);
-    } catch (error) {
-      const e = error instanceof GatewayError ? error : null;
-      if (!e) this.gateway.logger.error({ err: (error as Error).message }, 'admin handler failed');
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const status = e?.status ?? 500;
-      const body: Record<string, unknown> = {
-        status,
-        code: e?.code ?? 'INTERNAL',
-        message: e ? e.message : 'internal error',
-      };
-      if (error && typeof error === 'object' && 'issues' in error)
-        body.issues = (error as { issues: unknown }).issues;
-      sendJson(res, status, { error: body });
     }
+    return methods;
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await this.app.listen({ port, host });
+    return this.app.server.address() as AddressInfo;
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const s of this.sockets) s.destroy();
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-    });
+  async close(): Promise<void> {
+    await this.app.close();
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-  });
-  res.end(body);
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new GatewayError('PAYLOAD_TOO_LARGE', 413, 'admin request body over 64 KiB');
-    chunks.push(chunk as Buffer);
+function queryOf(url: string): URLSearchParams {
+  const q = url.indexOf('?');
+  return new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+}
+
+function sendEnvelope(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
+  const body = JSON.stringify({ error: { status, code, message, ...extra } });
+  return reply
+    .code(status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(body);
+}
+
+/** What the HTTP parser refused, as an envelope on the raw socket (the connection then closes). */
+export function clientErrorResponse(err: NodeJS.ErrnoException): string {
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    return rawErrorResponse(431, 'HEADERS_TOO_LARGE', 'request head too large');
   }
-  if (size === 0) return {};
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return rawErrorResponse(408, 'REQUEST_TIMEOUT', 'request not received in time');
+  }
+  return rawErrorResponse(400, 'BAD_REQUEST', 'malformed HTTP request');
+}
+
+function parseBody(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(String(body));
+  if (bytes.length === 0) return {};
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    const value = JSON.parse(bytes.toString('utf8')) as unknown;
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
     return value as Record<string, unknown>;
   } catch {

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../../errors.ts';
-import type { AdminServer } from '../server.ts';
+import { type AdminServer, RawReply } from '../server.ts';
 import { type CacheScrape, scrapeCache } from './cache.ts';
 
 /**
@@ -20,11 +19,12 @@ import { type CacheScrape, scrapeCache } from './cache.ts';
  */
 const STATIC_DIR = new URL('./static/', import.meta.url);
 
-const FILES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
-};
+/** The only files served: a Map, so no name (`__proto__`, `../x`) can reach anything else. */
+const FILES: ReadonlyMap<string, string> = new Map([
+  ['index.html', 'text/html; charset=utf-8'],
+  ['app.js', 'text/javascript; charset=utf-8'],
+  ['app.css', 'text/css; charset=utf-8'],
+]);
 
 const CSP = [
   "default-src 'none'",
@@ -48,21 +48,23 @@ async function load(name: string): Promise<Buffer> {
   return body;
 }
 
-async function sendFile(res: ServerResponse, name: string): Promise<undefined> {
-  const type = FILES[name];
+async function sendFile(name: string): Promise<RawReply> {
+  const type = FILES.get(name);
   if (!type) throw new GatewayError('NOT_FOUND', 404, 'no such file');
   const body = await load(name);
-  res.writeHead(200, {
-    'content-type': type,
-    'content-length': body.length,
-    'cache-control': 'no-cache',
-    'content-security-policy': CSP,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'x-frame-options': 'DENY',
-  });
-  res.end(body);
-  return undefined;
+  return new RawReply(
+    200,
+    {
+      'content-type': type,
+      'content-length': body.length,
+      'cache-control': 'no-cache',
+      'content-security-policy': CSP,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+    },
+    body,
+  );
 }
 
 export const CONTROL_PAGE_PATH = '/admin/ui';
@@ -70,19 +72,10 @@ export const CONTROL_PAGE_PATH = '/admin/ui';
 /** Mounts the control page and its read endpoint on the admin server. */
 export function registerControlPage(admin: AdminServer): void {
   const gw = admin.gateway;
-  const page = ({ res }: { res: ServerResponse }) => sendFile(res, 'index.html');
+  const page = () => sendFile('index.html');
   admin.route('GET', CONTROL_PAGE_PATH, page, { public: true });
-  admin.route(
-    'GET',
-    '/ui',
-    ({ res }) => {
-      res.writeHead(302, { location: CONTROL_PAGE_PATH, 'content-length': 0 });
-      res.end();
-      return undefined;
-    },
-    { public: true },
-  );
-  admin.route('GET', `${CONTROL_PAGE_PATH}/static/:file`, ({ res, params }) => sendFile(res, params.file!), {
+  admin.route('GET', '/ui', () => new RawReply(302, { location: CONTROL_PAGE_PATH }, ''), { public: true });
+  admin.route('GET', `${CONTROL_PAGE_PATH}/static/:file`, ({ params }) => sendFile(params.file ?? ''), {
     public: true,
   });
 
