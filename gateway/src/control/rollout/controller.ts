@@ -131,12 +131,12 @@ export class RolloutController {
     return this.host.logger;
   }
 
-  /** Routes whose numbers are worth publishing: a rollout block and not finished. */
+  /** Routes whose numbers are worth publishing: a rollout block, started and not finished. */
   activeRoutes(): ReadonlySet<string> {
     const out = new Set<string>();
     for (const r of this.host.routes()) {
       const s = this.cache.get(r.id);
-      if (!s || isActive(s.phase)) out.add(r.id);
+      if (s ? isActive(s.phase) && s.phase !== 'pending' : r.config.start === 'auto') out.add(r.id);
     }
     return out;
   }
