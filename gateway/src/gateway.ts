@@ -16,12 +16,14 @@ import {
 } from './config/overrides.ts';
 import { watchTable, type TableWatcher } from './config/watch.ts';
 import { ClusterOverrideStore, exposeWorkerRegistry, serveWorker } from './cluster.ts';
-import { GatewayError, sendError, TableError } from './errors.ts';
+import { GatewayError, rawErrorResponse, sendError, TableError } from './errors.ts';
 import { errorKind, type FallbackReason, mayFallback } from './fallback.ts';
-import { type Backend, BackendPool } from './health.ts';
+import { type Backend, BackendPool, type Budget, type Queued, type Waiting } from './health.ts';
 import { matchRoute } from './match.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { normalizeTarget } from './normalize.ts';
+import { type Availability, breakerStateOf, type EjectReason } from './pipeline/outlier.ts';
+import { type BreakerState, type RouteBreaker, RouteBreakers } from './pipeline/route-breaker.ts';
 import { registerShadowMetrics } from './shadow/metrics.ts';
 import { serveShadowWorker } from './shadow/cluster.ts';
 import { BodyTap, createForward, type Forward, prepareUpstreamHeaders, responseHeaders } from './proxy.ts';
@@ -64,12 +66,14 @@ export interface GatewayOptions {
   cluster?: boolean;
 }
 
-interface Ctx {
+interface Ctx extends Waiting {
   start: number;
   requestId: string;
   table: Table;
   route: CompiledRoute;
   backend: Backend;
+  /** This route's breaker for `backend`. */
+  breaker: RouteBreaker;
   method: string;
   bodyLength: number;
   attempt: number;
@@ -78,10 +82,14 @@ interface Ctx {
   setCookie: string | undefined;
   tap: BodyTap | undefined;
   shadow: ShadowRun | null;
-  proxyReq: ClientRequest | null;
+  /** The connection budget slot this request holds (released when it ends or moves). */
+  slot: Budget | null;
+  /** Waiting for a slot. */
+  queued: Queued | null;
   timedOut: boolean;
   tooLarge: boolean;
-  outcome: boolean | null;
+  /** Taken off a backend that was just ejected; goes to the fallback. */
+  rescued: boolean;
   errorKind: string | null;
   reusedSocket: boolean;
   retried: boolean;
@@ -110,6 +118,8 @@ export class Gateway {
   readonly events = new EventEmitter();
   readonly server: http.Server;
   readonly pool: BackendPool;
+  /** Per route and backend, fed by 5xx answers and timeouts (see pipeline/route-breaker.ts). */
+  readonly breakers: RouteBreakers;
   readonly shadows: ShadowManager;
   readonly store: OverrideStore;
   readonly instanceId: string;
@@ -132,6 +142,7 @@ export class Gateway {
   private closing = false;
   private ownHeaders: ReadonlySet<string>;
   private backendHeader = 'x-backend';
+  private readonly streamWarned = new Set<string>();
 
   constructor(options: GatewayOptions) {
     this.options = options;
@@ -139,21 +150,16 @@ export class Gateway {
     this.instanceId = options.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     this.metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics });
     this.pool = new BackendPool(
-      {
-        onHealth: (backend, healthy) => {
-          this.metrics.backendUp.set({ backend }, healthy ? 1 : 0);
-          this.logger.warn({ backend, healthy }, healthy ? 'backend up' : 'backend down');
-          this.events.emit('health', backend, healthy);
-        },
-        onBreaker: (backend, state) => {
-          this.metrics.setBreaker(backend, state);
-          this.logger.warn({ backend, state }, 'breaker state');
-          this.events.emit('breaker', backend, state);
-        },
-      },
+      { onState: (backend, status, reason) => this.onBackendState(backend, status, reason) },
       options.healthChecks !== false,
       this.logger,
     );
+    this.pool.setHeadTimeoutHandler((_backend, w) => this.headTimeout(w));
+    this.breakers = new RouteBreakers((route, backend, state) => {
+      this.metrics.routeBreaker.set({ route, backend }, breakerLevel(state));
+      this.logger.warn({ route, backend, state }, 'route breaker');
+      this.events.emit('route-breaker', route, backend, state);
+    });
     this.shadows = new ShadowManager({
       logger: this.logger,
       maxConcurrent: () => this.table.settings.shadowMaxConcurrent,
@@ -184,7 +190,8 @@ export class Gateway {
     this.forward = createForward({
       target: (req) => {
         const ctx = (req as GwReq)[CTX]!;
-        return { url: ctx.backend.url, agent: ctx.backend.agent, body: ctx.tap };
+        const agent = ctx.route.stream ? ctx.backend.streamAgent : ctx.backend.agent;
+        return { url: ctx.backend.url, agent, body: ctx.tap };
       },
       onProxyReq: (proxyReq, req) => this.onProxyReq(proxyReq, req as GwReq),
       onProxyRes: (proxyRes, req, res) => this.onProxyRes(proxyRes, req as GwReq, res),
@@ -207,7 +214,7 @@ export class Gateway {
     // Never an open proxy: CONNECT is answered and the connection closed.
     this.server.on('connect', (_req: IncomingMessage, socket: Socket) => {
       this.metrics.rejected.labels('connect').inc();
-      socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.end(rawErrorResponse(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported'));
     });
     // No 'upgrade' listener on purpose: Node then treats an Upgrade request (WebSocket, h2c) as a
     // plain request, whose Upgrade/Connection headers are stripped as hop-by-hop. Never tunnelled.
@@ -218,12 +225,29 @@ export class Gateway {
       if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) {
         socket.end(
           tooLarge
-            ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
-            : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+            ? rawErrorResponse(431, 'HEADERS_TOO_LARGE', 'request head too large')
+            : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+              ? rawErrorResponse(408, 'REQUEST_TIMEOUT', 'request not received in time')
+              : rawErrorResponse(400, 'BAD_REQUEST', 'malformed HTTP request'),
         );
       }
       socket.destroy();
     });
+  }
+
+  private onBackendState(backend: Backend, status: Availability, reason: EjectReason | null): void {
+    const name = backend.name;
+    // a backend replaced by a reload reports into the void: only the active one counts
+    if (this.pool.get(name) !== backend) return;
+    const healthy = status !== 'down';
+    this.metrics.backendUp.set({ backend: name }, healthy ? 1 : 0);
+    this.metrics.setBreaker(name, breakerStateOf(status));
+    if (status === 'down') this.metrics.ejections.labels(name, reason ?? 'unknown').inc();
+    this.logger.warn({ backend: name, state: status, reason: reason ?? undefined }, `backend ${status}`);
+    this.events.emit('breaker', name, breakerStateOf(status));
+    // healthy flips on down (false) and on recovering (true, half-open); up was already healthy
+    if (status !== 'up') this.events.emit('health', name, healthy);
+    if (status === 'down') this.rescue(backend);
   }
 
   /** Loads the table, the overrides and subscribes to changes; call once before listen. */
@@ -260,8 +284,12 @@ export class Gateway {
     for (const name of loaded.backends.keys()) {
       const b = this.pool.get(name)!;
       this.metrics.backendUp.set({ backend: name }, b.healthy ? 1 : 0);
-      this.metrics.setBreaker(name, b.breaker.state);
+      this.metrics.setBreaker(name, breakerStateOf(b.outlier.status));
     }
+    this.breakers.retain(
+      new Map(table.routes.map((r) => [r.id, r.breaker])),
+      new Set(loaded.backends.keys()),
+    );
     this.backendHeader = table.settings.backendHeader.toLowerCase();
     this.ownHeaders = new Set(['x-request-id', this.backendHeader]);
     const previous = this.table?.version;
@@ -281,7 +309,7 @@ export class Gateway {
 
   private graceMs(loaded: LoadedTable): number {
     let max = 0;
-    for (const b of loaded.backends.values()) max = Math.max(max, b.config.timeoutMs);
+    for (const b of loaded.backends.values()) max = Math.max(max, b.config.timeoutMs, b.config.idleTimeoutMs);
     return Math.max(max, 5000) + 1000;
   }
 
@@ -429,7 +457,9 @@ export class Gateway {
     if (this.options.accessLog !== false) {
       this.logger.info({ method: req.method, url: req.url, status, rejected: reason }, 'request');
     }
-    sendError(res, status, code, message, close, { [this.backendHeader]: 'gateway' });
+    const extra: Record<string, string> = { [this.backendHeader]: 'gateway' };
+    if (status === 503) extra['retry-after'] = '1';
+    sendError(res, status, code, message, close, extra);
   }
 
   private handle(req: GwReq, res: ServerResponse, expectsContinue = false): void {
@@ -474,28 +504,22 @@ export class Gateway {
       typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
 
     const choice = choose(route, req);
-    let backend = this.pool.get(choice.backend)!;
-    let fallbackFrom: string | null = null;
-    let fallbackReason: FallbackReason | null = null;
-    if (!backend.admit()) {
-      const fb = route.fallback ? this.pool.get(route.fallback) : undefined;
-      if (fb && fb !== backend && mayFallback(method, bodyLength) && fb.admit()) {
-        this.metrics.fallbacks.labels(route.id, backend.name, fb.name, 'unavailable').inc();
-        fallbackFrom = backend.name;
-        fallbackReason = 'unavailable';
-        backend = fb;
-      } else {
-        this.metrics.recorder(route.id, backend.name).record(503, performance.now() - start);
-        this.reject(
-          req,
-          res,
-          503,
-          'BACKEND_UNAVAILABLE',
-          `backend "${backend.name}" is unavailable`,
-          'unavailable',
-        );
-        return;
-      }
+    const picked = this.select(route, choice.backend, method, bodyLength);
+    if (!picked.backend) {
+      this.metrics.recorder(route.id, choice.backend).record(503, performance.now() - start);
+      this.reject(
+        req,
+        res,
+        503,
+        'BACKEND_UNAVAILABLE',
+        `backend "${choice.backend}" is unavailable`,
+        'unavailable',
+      );
+      return;
+    }
+    const backend = picked.backend;
+    if (picked.reason) {
+      this.metrics.fallbacks.labels(route.id, choice.backend, backend.name, picked.reason).inc();
     }
 
     prepareUpstreamHeaders(req, { requestId, trustProxy: table.settings.trustProxy });
@@ -508,18 +532,23 @@ export class Gateway {
       table,
       route,
       backend,
+      breaker: picked.breaker,
       method,
       bodyLength,
-      attempt: fallbackFrom ? 1 : 0,
-      fallbackFrom,
-      fallbackReason,
+      attempt: picked.reason ? 1 : 0,
+      fallbackFrom: picked.reason ? choice.backend : null,
+      fallbackReason: picked.reason,
       setCookie: choice.setCookie,
       tap: undefined,
       shadow: null,
       proxyReq: null,
+      sentAt: 0,
+      headTimeoutMs: 0,
+      slot: null,
+      queued: null,
       timedOut: false,
       tooLarge: false,
-      outcome: null,
+      rescued: false,
       errorKind: null,
       reusedSocket: false,
       retried: false,
@@ -548,6 +577,12 @@ export class Gateway {
         ctx.tooLarge = true;
         shadow?.abort('request body over the limit');
         ctx.proxyReq?.destroy();
+        // still queued for a connection: nothing was sent, answer now
+        if (ctx.queued) {
+          ctx.queued.dead = true;
+          ctx.queued = null;
+          this.tooLarge(res, ctx);
+        }
       });
       req.pipe(tap);
       ctx.tap = tap;
@@ -556,7 +591,125 @@ export class Gateway {
     this.inFlight++;
     this.metrics.inFlightCount++;
     res.once('close', () => this.finish(req, res, ctx));
+    this.dispatch(req, res, ctx);
+  }
+
+  /**
+   * Where a request goes: the chosen backend, unless it is ejected or this route's breaker for it
+   * is open; then an alternative (another backend of the split — nothing was sent yet, so any
+   * method may move — or the fallback for idempotent, body-less requests). An open route breaker
+   * with no alternative still sends the request to the backend: its own answer beats a gateway
+   * 503 (Envoy's panic routing). An ejected backend with no alternative → 503.
+   */
+  private select(
+    route: CompiledRoute,
+    chosen: string,
+    method: string,
+    bodyLength: number,
+  ):
+    | { backend: Backend; breaker: RouteBreaker; reason: FallbackReason | null }
+    | { backend: null; breaker: null; reason: null } {
+    const now = Date.now();
+    const primary = this.pool.get(chosen)!;
+    const up = primary.admit(now);
+    const breaker = this.breakers.get(route.id, primary.name, route.breaker);
+    if (up && breaker.allow(now)) return { backend: primary, breaker, reason: null };
+    for (const slot of route.slots) {
+      const peer = this.pool.get(slot.backend);
+      if (!peer || peer === primary || !peer.available(now)) continue;
+      const peerBreaker = this.breakers.get(route.id, peer.name, route.breaker);
+      if (peerBreaker.closed && peer.admit(now)) {
+        return { backend: peer, breaker: peerBreaker, reason: up ? 'breaker' : 'unavailable' };
+      }
+    }
+    if (route.fallback && mayFallback(method, bodyLength)) {
+      const fb = this.pool.get(route.fallback);
+      if (fb && fb !== primary && fb.available(now)) {
+        const fbBreaker = this.breakers.get(route.id, fb.name, route.breaker);
+        if (fbBreaker.allow(now) && fb.admit(now)) {
+          return { backend: fb, breaker: fbBreaker, reason: up ? 'breaker' : 'unavailable' };
+        }
+      }
+    }
+    if (up) return { backend: primary, breaker, reason: null };
+    return { backend: null, breaker: null, reason: null };
+  }
+
+  /** Takes a connection slot of the backend's budget (ordinary or stream), or queues for one. */
+  private dispatch(req: GwReq, res: ServerResponse, ctx: Ctx): void {
+    const budget = ctx.route.stream ? ctx.backend.streamBudget : ctx.backend.budget;
+    if (budget.tryAcquire()) {
+      ctx.slot = budget;
+      this.send(req, res, ctx);
+      return;
+    }
+    const queued: Queued = {
+      queuedAt: Date.now(),
+      dead: false,
+      go: () => {
+        ctx.queued = null;
+        ctx.slot = budget;
+        this.send(req, res, ctx);
+      },
+      expire: () => {
+        ctx.queued = null;
+        this.queueTimeout(req, res, ctx);
+      },
+    };
+    ctx.queued = queued;
+    budget.enqueue(queued);
+  }
+
+  private send(req: GwReq, res: ServerResponse, ctx: Ctx): void {
+    if (ctx.tooLarge) {
+      this.tooLarge(res, ctx);
+      return;
+    }
+    ctx.proxyReq = null;
+    ctx.sentAt = 0;
+    ctx.timedOut = false;
+    ctx.headTimeoutMs = ctx.route.timeoutMs ?? ctx.backend.config.timeoutMs;
     void this.forward(req, res);
+  }
+
+  /** No connection within queueTimeoutMs: the fallback, or a fast 503. Not the backend's failure. */
+  private queueTimeout(req: GwReq, res: ServerResponse, ctx: Ctx): void {
+    ctx.errorKind = 'queue';
+    this.metrics.upstreamErrors.labels(ctx.route.id, ctx.backend.name, 'queue').inc();
+    if (this.tryFallback(req, res, ctx, 'queue')) return;
+    ctx.shadow?.setPrimary({ error: 'no connection to the backend in time' });
+    sendError(
+      res,
+      503,
+      'BACKEND_BUSY',
+      `no connection to backend "${ctx.backend.name}" within ${ctx.backend.config.queueTimeoutMs} ms`,
+      false,
+      { [this.backendHeader]: 'gateway', 'x-request-id': ctx.requestId, 'retry-after': '1' },
+    );
+  }
+
+  /** The response head is overdue: the request fails as a timeout (fallback or 504). */
+  private headTimeout(w: Waiting): void {
+    const ctx = w as Ctx;
+    ctx.timedOut = true;
+    ctx.proxyReq?.destroy(
+      Object.assign(new Error(`no response within ${ctx.headTimeoutMs} ms`), { code: 'ETIMEDOUT' }),
+    );
+  }
+
+  /** A backend was just ejected: idempotent requests still waiting on it move to the fallback. */
+  private rescue(backend: Backend): void {
+    for (const w of backend.waiting) {
+      const ctx = w as Ctx;
+      const fb = ctx.route.fallback ? this.pool.get(ctx.route.fallback) : undefined;
+      if (ctx.attempt > 0 || !fb || fb === backend || !fb.available()) continue;
+      if (!mayFallback(ctx.method, ctx.bodyLength)) continue;
+      backend.waiting.delete(ctx);
+      ctx.rescued = true;
+      ctx.proxyReq?.destroy(
+        Object.assign(new Error(`backend "${backend.name}" ejected`), { code: 'EJECTED' }),
+      );
+    }
   }
 
   private onProxyReq(proxyReq: ClientRequest, req: GwReq): void {
@@ -567,30 +720,46 @@ export class Gateway {
       proxyReq.destroy();
       return;
     }
-    const timeout = ctx.route.timeoutMs ?? ctx.backend.config.timeoutMs;
-    if (timeout > 0) {
-      proxyReq.setTimeout(timeout, () => {
-        ctx.timedOut = true;
-        proxyReq.destroy(Object.assign(new Error(`upstream idle for ${timeout} ms`), { code: 'ETIMEDOUT' }));
-      });
-    }
+    // a body-less request is sent with its head; one with a body once it is written (the sweep looks)
+    ctx.sentAt = ctx.bodyLength === 0 ? Date.now() : 0;
+    ctx.backend.waiting.add(ctx);
   }
 
   private onProxyRes(proxyRes: IncomingMessage, req: GwReq, res: ServerResponse): void {
     const ctx = req[CTX]!;
+    const backend = ctx.backend;
+    backend.waiting.delete(ctx);
+    const now = Date.now();
+    backend.lastProgress = now;
+    backend.outlier.success();
     const status = proxyRes.statusCode ?? 502;
-    const ok = status < 500;
-    ctx.outcome = ok;
-    ctx.backend.breaker.record(ok);
-    if (!ok && this.tryFallback(req, res, ctx, '5xx')) {
+    ctx.breaker.record(status < 500, now);
+    if (status >= 500 && this.tryFallback(req, res, ctx, '5xx')) {
       proxyRes.resume();
       return;
     }
-    const extra = [this.backendHeader, ctx.backend.name, 'x-request-id', ctx.requestId];
+    const extra = [this.backendHeader, backend.name, 'x-request-id', ctx.requestId];
     if (ctx.setCookie) extra.push('set-cookie', ctx.setCookie);
     res.writeHead(status, proxyRes.statusMessage, responseHeaders(proxyRes, extra, this.ownHeaders));
     const type = proxyRes.headers['content-type'];
-    if (type?.startsWith('text/event-stream')) res.flushHeaders();
+    if (type?.startsWith('text/event-stream')) {
+      res.flushHeaders();
+      if (!ctx.route.stream && !this.streamWarned.has(ctx.route.id)) {
+        this.streamWarned.add(ctx.route.id);
+        this.logger.warn(
+          { route: ctx.route.id },
+          'route answers an event stream but is not marked stream: true; its streams use the ordinary connection budget',
+        );
+      }
+    }
+    const idle = ctx.route.idleTimeoutMs ?? backend.config.idleTimeoutMs;
+    const proxyReq = ctx.proxyReq;
+    if (idle > 0 && proxyReq) {
+      proxyReq.setTimeout(idle, () => {
+        ctx.timedOut = true;
+        proxyReq.destroy(Object.assign(new Error(`upstream idle for ${idle} ms`), { code: 'ETIMEDOUT' }));
+      });
+    }
     ctx.shadow?.capturePrimary(proxyRes);
     proxyRes.pipe(res);
   }
@@ -601,15 +770,23 @@ export class Gateway {
     const fb = this.pool.get(ctx.route.fallback);
     if (!fb || fb === ctx.backend || !fb.admit()) return false;
     this.metrics.fallbacks.labels(ctx.route.id, ctx.backend.name, fb.name, reason).inc();
+    ctx.backend.waiting.delete(ctx);
+    this.releaseSlot(ctx);
     ctx.fallbackFrom = ctx.backend.name;
     ctx.fallbackReason = reason;
     ctx.backend = fb;
+    ctx.breaker = this.breakers.get(ctx.route.id, fb.name, ctx.route.breaker);
     ctx.attempt++;
     ctx.proxyReq = null;
-    ctx.timedOut = false;
-    ctx.outcome = null;
-    void this.forward(req, res);
+    this.dispatch(req, res, ctx);
     return true;
+  }
+
+  private tooLarge(res: ServerResponse, ctx: Ctx): void {
+    sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${ctx.route.maxBodyBytes} bytes`, true, {
+      [this.backendHeader]: 'gateway',
+      'x-request-id': ctx.requestId,
+    });
   }
 
   private onError(err: Error, req: GwReq, res: ServerResponse): void {
@@ -618,19 +795,27 @@ export class Gateway {
       if (!res.headersSent) sendError(res, 502, 'BAD_GATEWAY', 'upstream error');
       return;
     }
+    const backend = ctx.backend;
+    backend.waiting.delete(ctx);
     if (ctx.tooLarge) {
-      ctx.outcome = null;
-      ctx.backend.breaker.release();
-      sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${ctx.route.maxBodyBytes} bytes`, true, {
-        [this.backendHeader]: 'gateway',
-        'x-request-id': ctx.requestId,
-      });
+      this.tooLarge(res, ctx);
       return;
     }
     // the client went away: not the backend's fault
     if (req.destroyed && !req.complete) {
-      ctx.backend.breaker.release();
       res.destroy();
+      return;
+    }
+    if (ctx.rescued) {
+      ctx.rescued = false;
+      if (this.tryFallback(req, res, ctx, 'ejected')) return;
+      ctx.errorKind = 'ejected';
+      ctx.shadow?.setPrimary({ error: err.message });
+      sendError(res, 503, 'BACKEND_UNAVAILABLE', `backend "${backend.name}" is unavailable`, false, {
+        [this.backendHeader]: 'gateway',
+        'x-request-id': ctx.requestId,
+        'retry-after': '1',
+      });
       return;
     }
     const kind = errorKind(err as NodeJS.ErrnoException, ctx.timedOut);
@@ -647,15 +832,13 @@ export class Gateway {
     ) {
       ctx.retried = true;
       ctx.proxyReq = null;
-      ctx.outcome = null;
-      this.metrics.upstreamErrors.labels(ctx.route.id, ctx.backend.name, 'stale_socket').inc();
-      void this.forward(req, res);
+      this.metrics.upstreamErrors.labels(ctx.route.id, backend.name, 'stale_socket').inc();
+      this.send(req, res, ctx);
       return;
     }
     if (!res.headersSent) {
-      ctx.outcome = false;
-      ctx.backend.breaker.record(false);
-      this.metrics.upstreamErrors.labels(ctx.route.id, ctx.backend.name, kind).inc();
+      this.metrics.upstreamErrors.labels(ctx.route.id, backend.name, kind).inc();
+      this.account(ctx, kind);
     }
     if (this.tryFallback(req, res, ctx, kind)) return;
     ctx.shadow?.setPrimary({ error: err.message });
@@ -669,19 +852,45 @@ export class Gateway {
       status,
       kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'BAD_GATEWAY',
       kind === 'timeout'
-        ? `backend "${ctx.backend.name}" timed out`
-        : `backend "${ctx.backend.name}" failed (${kind})`,
+        ? `backend "${backend.name}" did not answer within ${ctx.headTimeoutMs} ms`
+        : `backend "${backend.name}" failed (${kind})`,
       false,
       { [this.backendHeader]: 'gateway', 'x-request-id': ctx.requestId },
     );
   }
 
+  /**
+   * Where a failure before the response counts. The backend (every route): it refused the
+   * connection — it is not there. The route only: a timeout (the route's dependency may be
+   * slow; a backend that answers nothing at all is the stall detector's case) and a reset (a
+   * backend refusing one upload, or failing on one kind of request, says nothing about its
+   * other routes; one that died answers the next connection with a refusal).
+   */
+  private account(ctx: Ctx, kind: 'connect' | 'timeout' | 'reset'): void {
+    const now = Date.now();
+    if (kind === 'connect') ctx.backend.outlier.gatewayFailure(now);
+    else ctx.breaker.record(false, now);
+  }
+
+  private releaseSlot(ctx: Ctx): void {
+    const slot = ctx.slot;
+    if (slot) {
+      ctx.slot = null;
+      slot.release();
+    }
+  }
+
   private finish(req: GwReq, res: ServerResponse, ctx: Ctx): void {
     this.inFlight--;
     this.metrics.inFlightCount--;
+    ctx.backend.waiting.delete(ctx);
+    if (ctx.queued) {
+      ctx.queued.dead = true;
+      ctx.queued = null;
+    }
+    this.releaseSlot(ctx);
     const ms = performance.now() - ctx.start;
     const status = res.headersSent ? res.statusCode : 499;
-    if (ctx.outcome === null) ctx.backend.breaker.release();
     if (ctx.shadow) ctx.shadow.setPrimary({ error: res.writableFinished ? 'no capture' : 'client closed' });
     this.metrics.recorder(ctx.route.id, ctx.backend.name).record(status, ms);
     if (this.options.accessLog !== false) {
@@ -779,4 +988,8 @@ export function validateWeights(weights: Record<string, number>, table: Table): 
   }
   if (sum !== 100)
     throw new GatewayError('INVALID_WEIGHTS', 422, `weights must add up to 100 (they add up to ${sum})`);
+}
+
+function breakerLevel(state: BreakerState): number {
+  return state === 'closed' ? 0 : state === 'half-open' ? 1 : 2;
 }

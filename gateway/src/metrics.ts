@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { BreakerState } from './breaker.ts';
+import type { BreakerState } from './pipeline/route-breaker.ts';
 import { type RawWindow, WindowStats } from './stats.ts';
 
 /**
@@ -71,6 +71,8 @@ export class GatewayMetrics {
   readonly rejected: Counter;
   readonly backendUp: Gauge;
   readonly breaker: Gauge;
+  readonly routeBreaker: Gauge;
+  readonly ejections: Counter;
   readonly reloads: Counter;
   readonly tableInfo: Gauge;
   readonly weights: Gauge;
@@ -151,10 +153,23 @@ export class GatewayMetrics {
     });
     this.breaker = new Gauge({
       name: 'gateway_breaker_state',
-      help: 'Breaker state per backend (0 closed, 1 half-open, 2 open)',
+      help: 'Backend availability as a breaker state (0 closed = up, 1 half-open = recovering, 2 open = ejected)',
       labelNames: ['backend'],
       registers: r,
       aggregator: 'max',
+    });
+    this.routeBreaker = new Gauge({
+      name: 'gateway_route_breaker_state',
+      help: 'Route breaker state per route and backend (0 closed, 1 half-open, 2 open); fed by 5xx answers and timeouts',
+      labelNames: ['route', 'backend'],
+      registers: r,
+      aggregator: 'max',
+    });
+    this.ejections = new Counter({
+      name: 'gateway_backend_ejections_total',
+      help: 'Backends taken out of every route, by reason (health, gateway-failures, stall)',
+      labelNames: ['backend', 'reason'],
+      registers: r,
     });
     this.reloads = new Counter({
       name: 'gateway_table_reloads_total',

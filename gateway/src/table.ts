@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { BackendConfig, RouteConfig, ShadowConfig, TableConfig } from './config/schema.ts';
+import type {
+  BackendConfig,
+  BreakerConfig,
+  RouteConfig,
+  ShadowConfig,
+  TableConfig,
+} from './config/schema.ts';
 import { compileMethods, compilePatterns, type PathTest } from './match.ts';
 
 /** What an admin action changed on top of the file: kept in Redis and/or written back to the file. */
@@ -37,8 +43,14 @@ export interface CompiledRoute {
   fallback: string | null;
   migration: { from: string; to: string } | null;
   maxBodyBytes: number;
-  /** Upstream idle timeout override; undefined → the backend's. */
+  /** Long-lived responses: own connection budget, no stall detection, no fallback once started. */
+  stream: boolean;
+  /** Response head deadline override; undefined → the backend's. */
   timeoutMs: number | undefined;
+  /** Idle timeout override once the response started; undefined → the backend's. */
+  idleTimeoutMs: number | undefined;
+  /** settings.breaker with the route's own fields over it. */
+  breaker: BreakerConfig;
   override: RouteOverride | null;
   config: RouteConfig;
 }
@@ -143,7 +155,10 @@ export function compileRoute(
     fallback: override?.fallback ?? route.fallback ?? null,
     migration: migrationFor(route),
     maxBodyBytes: route.maxBodyBytes ?? settings.maxBodyBytes,
+    stream: route.stream,
     timeoutMs: route.timeoutMs,
+    idleTimeoutMs: route.idleTimeoutMs,
+    breaker: { ...settings.breaker, ...route.breaker },
     override,
     config: route,
   };
@@ -173,7 +188,9 @@ export function buildTable(
     return compileRoute(route, i, config.settings, usable);
   });
   const effective = JSON.stringify(
-    Object.fromEntries(Object.entries(applied).map(([id, o]) => [id, { w: o.weights, p: o.shadowPaused, f: o.fallback }])),
+    Object.fromEntries(
+      Object.entries(applied).map(([id, o]) => [id, { w: o.weights, p: o.shadowPaused, f: o.fallback }]),
+    ),
   );
   return {
     version: hash(`${fileVersion}\n${effective}`),

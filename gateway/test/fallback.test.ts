@@ -92,24 +92,29 @@ describe('fallback, breaker and health (fake backends)', () => {
     expect(post.json<{ error: { code: string } }>().error.code).toBe('UPSTREAM_TIMEOUT');
   });
 
-  it('opens the breaker after consecutive failures: GETs skip the primary, POSTs get 503', async () => {
-    const modern = await startTestServer((_req, res) => {
-      res.writeHead(500);
-      res.end();
+  it("a route's 5xx open that route's breaker only: GETs go to the fallback, POSTs still get the backend's own answer", async () => {
+    const modern = await startTestServer((req, res) => {
+      res.writeHead(req.url?.startsWith('/articles') ? 500 : 200, { 'content-type': 'application/json' });
+      res.end('{}');
     });
-    const { gw } = await setup(modern, ', breaker: { consecutiveFailures: 3, openMs: 60000 }');
-    const opened = once(gw.gateway.events, 'breaker');
-    for (let i = 0; i < 3; i++)
+    const { gw } = await setup(modern);
+    const opened = once(gw.gateway.events, 'route-breaker');
+    for (let i = 0; i < 5; i++)
       expect((await call(`${gw.url}/articles`)).headers['x-backend']).toBe('legacy');
-    expect(await opened).toEqual(['modern', 'open']);
+    expect(await opened).toEqual(['articles', 'modern', 'open']);
     const seen = modern.requests.length;
     const get = await call(`${gw.url}/articles`);
     expect(get.headers['x-backend']).toBe('legacy');
     expect(modern.requests.length).toBe(seen);
+    // no alternative for a POST: the backend's own answer, never a gateway 503
     const post = await call(`${gw.url}/articles`, { method: 'POST', body: '{}' });
-    expect(post.status).toBe(503);
-    expect(post.json<{ error: { code: string } }>().error.code).toBe('BACKEND_UNAVAILABLE');
-    expect(modern.requests.length).toBe(seen);
+    expect(post.status).toBe(500);
+    expect(post.headers['x-backend']).toBe('modern');
+    // the backend itself is fine for every other route
+    expect(gw.gateway.pool.get('modern')!.view()).toMatchObject({ healthy: true, breaker: 'closed' });
+    const slow = await call(`${gw.url}/slow`);
+    expect(slow.status).toBe(200);
+    expect(slow.headers['x-backend']).toBe('modern');
   });
 
   it('active health checks mark a backend down and up again', async () => {

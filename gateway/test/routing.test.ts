@@ -185,10 +185,10 @@ describe('routing with the default table (fake backends)', () => {
   });
 
   it('answers gateway errors in the shared error envelope', async () => {
-    const res = await call(`${gw.url}/articles`, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) });
+    const res = await call(`${gw.url}/articles`, { method: 'POST', body: 'x'.repeat(64 * 1024 + 1) });
     expect(res.status).toBe(413);
     expect(res.json()).toEqual({
-      error: { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'request body over 1048576 bytes' },
+      error: { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'request body over 65536 bytes' },
     });
     expect(res.headers['x-backend']).toBe('gateway');
   });

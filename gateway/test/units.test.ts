@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Breaker } from '../src/breaker.ts';
+import { Outlier } from '../src/pipeline/outlier.ts';
+import { RouteBreaker } from '../src/pipeline/route-breaker.ts';
 import { bucketOf, jwtSubject } from '../src/choose.ts';
 import { diffResponses } from '../src/shadow/diff.ts';
 import { normalizeTarget } from '../src/normalize.ts';
@@ -84,16 +85,18 @@ describe('diff', () => {
   });
 });
 
-describe('breaker', () => {
+describe('route breaker', () => {
   const cfg = {
-    consecutiveFailures: 3,
+    consecutive5xx: 3,
     errorRatePercent: 50,
     minRequests: 10,
     windowMs: 10_000,
     openMs: 1000,
+    halfOpenPercent: 25,
+    halfOpenSuccesses: 2,
   };
-  it('opens on consecutive failures, admits one half-open probe, closes on success', () => {
-    const b = new Breaker(cfg);
+  it('opens on consecutive failures; half-open lets a share through (not one probe); closes on successes', () => {
+    const b = new RouteBreaker(cfg);
     const t = 1_000_000;
     b.record(false, t);
     b.record(false, t);
@@ -101,17 +104,84 @@ describe('breaker', () => {
     b.record(false, t);
     expect(b.state).toBe('open');
     expect(b.allow(t + 10)).toBe(false);
-    expect(b.allow(t + 1000)).toBe(true);
+    const admitted = Array.from({ length: 100 }, (_, i) => b.allow(t + 1000 + i)).filter(Boolean).length;
     expect(b.state).toBe('half-open');
-    expect(b.allow(t + 1001)).toBe(false);
-    b.record(true, t + 1002);
+    expect(admitted).toBe(25);
+    b.record(true, t + 1200);
+    expect(b.state).toBe('half-open');
+    b.record(true, t + 1201);
     expect(b.state).toBe('closed');
   });
-  it('opens on the error rate over the window', () => {
-    const b = new Breaker(cfg);
+  it('opens on the error rate over the window; a half-open failure opens it again', () => {
+    const b = new RouteBreaker(cfg);
     const t = 2_000_000;
     for (let i = 0; i < 10; i++) b.record(i % 2 === 0, t);
     expect(b.state).toBe('open');
+    expect(b.allow(t + 1000)).toBe(true);
+    b.record(false, t + 1001);
+    expect(b.state).toBe('open');
+    expect(b.opens).toBe(2);
+  });
+});
+
+describe('backend outlier state', () => {
+  const cfg = {
+    consecutiveGatewayFailures: 3,
+    stallMs: 1000,
+    ejectionMs: 1000,
+    maxEjectionMs: 4000,
+    halfOpenPercent: 50,
+    halfOpenSuccesses: 2,
+  };
+  it('ejects on consecutive gateway failures, backs off, recovers through half-open', () => {
+    const changes: string[] = [];
+    const o = new Outlier(cfg, (status, reason) => changes.push(`${status}:${reason}`));
+    const t = 5_000_000;
+    o.gatewayFailure(t);
+    o.gatewayFailure(t);
+    o.success(); // an answer in between resets the count
+    o.gatewayFailure(t);
+    o.gatewayFailure(t);
+    expect(o.status).toBe('up');
+    o.gatewayFailure(t);
+    expect(o.status).toBe('down');
+    expect(o.admit(t + 999)).toBe(false);
+    expect(o.admit(t + 1000)).toBe(true);
+    expect(o.status).toBe('recovering');
+    expect(o.admit(t + 1001)).toBe(false);
+    expect(o.admit(t + 1002)).toBe(true);
+    o.gatewayFailure(t + 1003); // one failure while recovering: out again, for twice as long
+    expect(o.status).toBe('down');
+    expect(o.admit(t + 1003 + 1999)).toBe(false);
+    expect(o.admit(t + 1003 + 2000)).toBe(true);
+    o.success();
+    o.success();
+    expect(o.status).toBe('up');
+    expect(changes).toEqual([
+      'down:gateway-failures',
+      'recovering:gateway-failures',
+      'down:gateway-failures',
+      'recovering:gateway-failures',
+      'up:null',
+    ]);
+  });
+  it('health and the breaker are one state: a failing check ejects, a passing one starts recovery', () => {
+    const o = new Outlier(cfg, () => {});
+    const t = 6_000_000;
+    o.health(false, t);
+    expect(o.status).toBe('down');
+    expect(o.admit(t + 60_000)).toBe(false); // no amount of time helps while the check fails
+    o.health(true, t + 60_001);
+    expect(o.status).toBe('recovering');
+    o.healthPass();
+    o.healthPass();
+    expect(o.status).toBe('up');
+    // a passive ejection does not end while the health check fails
+    o.stalled(t + 70_000);
+    o.health(false, t + 70_100);
+    expect(o.admit(t + 90_000)).toBe(false);
+    o.health(true, t + 90_001);
+    expect(o.status).toBe('recovering');
   });
 });
 

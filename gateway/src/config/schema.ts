@@ -26,25 +26,56 @@ const healthCheck = z
   .object({
     enabled: z.boolean().default(true),
     path: z.string().startsWith('/').default('/health'),
-    intervalMs: z.number().int().min(100).default(5000),
-    timeoutMs: z.number().int().min(10).default(2000),
-    /** Consecutive passes needed to mark a down backend up again. */
+    intervalMs: z.number().int().min(100).default(1000),
+    timeoutMs: z.number().int().min(10).default(1000),
+    /** Consecutive passes needed to let a down backend take traffic again (half-open first). */
     healthyThreshold: z.number().int().min(1).default(2),
     /** Consecutive failures that mark a backend down. */
-    unhealthyThreshold: z.number().int().min(1).default(3),
+    unhealthyThreshold: z.number().int().min(1).default(2),
   })
   .strict();
 
-const breaker = z
+/**
+ * Backend-level outlier detection (Envoy's consecutive_gateway_failure, narrowed): only failures
+ * that say the backend itself is broken eject it for every route — refused connections, and a
+ * stall (requests waiting, nothing at all answered, and an immediate probe of the health path
+ * unanswered too). A backend's answers, 5xx included, and its resets and timeouts on a request
+ * never count here: those belong to the route (see `breaker`).
+ */
+const outlier = z
   .object({
-    /** Consecutive failures (connect error, timeout, 5xx) that eject the backend: passive ejection. */
-    consecutiveFailures: z.number().int().min(1).default(5),
+    consecutiveGatewayFailures: z.number().int().min(1).default(5),
+    /** No answer at all (no response head, no health answer) for this long while requests wait → probe → eject. 0 disables. */
+    stallMs: z.number().int().min(0).default(1000),
+    /** First ejection; each further one in a row doubles it, up to maxEjectionMs. */
+    ejectionMs: z.number().int().min(100).default(5000),
+    maxEjectionMs: z.number().int().min(100).default(60_000),
+    /** Half-open: share of requests (percent) let through while the backend proves itself. */
+    halfOpenPercent: z.number().int().min(1).max(100).default(25),
+    /** Successes (answers or passing health checks) that close it again. */
+    halfOpenSuccesses: z.number().int().min(1).default(5),
+  })
+  .strict();
+
+/**
+ * The per-route breaker, one per route and backend (Envoy's consecutive_5xx, kept per route):
+ * the backend's 5xx answers, and the route's timeouts and resets on that backend. Open: the route's traffic
+ * for that backend goes to an alternative (the other side of a split; the fallback for
+ * idempotent requests); with no alternative it still goes to the backend (whose own answer
+ * beats a gateway 503; Envoy's panic routing), so a failing dependency on one route can
+ * neither take other routes down nor turn a backend's fast answer into a gateway refusal.
+ */
+export const breakerSchema = z
+  .object({
+    consecutive5xx: z.number().int().min(1).default(5),
     /** Error rate (percent) over `windowMs` that opens the breaker, once `minRequests` were seen. */
     errorRatePercent: z.number().min(1).max(100).default(50),
     minRequests: z.number().int().min(1).default(20),
     windowMs: z.number().int().min(1000).default(10_000),
-    /** How long the breaker stays open before one half-open probe is let through. */
+    /** How long the breaker stays open before half-open. */
     openMs: z.number().int().min(100).default(5000),
+    halfOpenPercent: z.number().int().min(1).max(100).default(25),
+    halfOpenSuccesses: z.number().int().min(1).default(5),
   })
   .strict();
 
@@ -56,14 +87,20 @@ export const backendSchema = z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
       .optional(),
-    /** Upstream idle timeout in ms (socket inactivity); 0 disables. */
-    timeoutMs: z.number().int().min(0).default(30_000),
-    /** Keep-alive pool size per gateway process. */
+    /** Response head deadline once the request is sent (0 = none) → 504, or the fallback. */
+    timeoutMs: z.number().int().min(0).default(5000),
+    /** Socket inactivity allowed once the response has started (0 = none). */
+    idleTimeoutMs: z.number().int().min(0).default(30_000),
+    /** Connection budget for ordinary requests, per gateway process (keep-alive pool). */
     maxSockets: z.number().int().min(1).default(256),
+    /** Separate connection budget for streaming routes (`stream: true`), so streams never take ordinary sockets. */
+    maxStreams: z.number().int().min(1).default(128),
+    /** A request waiting this long for a free connection is answered 503 (or goes to the fallback). */
+    queueTimeoutMs: z.number().int().min(1).default(1000),
     /** Idle pooled sockets are closed after this (keep it under the backend's keep-alive timeout). */
     idleSocketMs: z.number().int().min(100).default(2000),
     healthCheck: healthCheck.prefault({}),
-    breaker: breaker.prefault({}),
+    outlier: outlier.prefault({}),
   })
   .strict();
 
@@ -159,9 +196,16 @@ export const routeSchema = z
     fallback: name.optional(),
     /** Default targets of promote / rollback (derived from split or shadow when absent). */
     migration: z.object({ from: name, to: name }).strict().optional(),
+    /** Request body limit for this route (bytes; default settings.maxBodyBytes) → 413 before forwarding. */
     maxBodyBytes: z.number().int().min(0).optional(),
-    /** Overrides the backend's upstream idle timeout for this route (0 = none, e.g. SSE). */
+    /** Long-lived responses (SSE): the backend's stream budget, no stall detection, no fallback once started. */
+    stream: z.boolean().default(false),
+    /** The backend's response head deadline for this route (0 = none); for a stream, the first-byte deadline. */
     timeoutMs: z.number().int().min(0).optional(),
+    /** The backend's idle timeout once the response started, for this route (0 = none). */
+    idleTimeoutMs: z.number().int().min(0).optional(),
+    /** This route's breaker settings over settings.breaker. */
+    breaker: breakerSchema.partial().optional(),
     /** Migration autopilot: steps shadow → percentages → 100 with gates (gateway/README.md#rollout). */
     rollout: rolloutSchema.optional(),
   })
@@ -217,6 +261,8 @@ export const tableSchema = z
         shadowMaxConcurrent: z.number().int().min(0).default(64),
         /** Shadow diff samples kept per route (the most recent mismatches). */
         shadowMaxSamples: z.number().int().min(0).default(20),
+        /** Route breaker defaults (a route's `breaker` overrides them field by field). */
+        breaker: breakerSchema.prefault({}),
       })
       .strict()
       .prefault({}),
@@ -258,3 +304,5 @@ export type TableConfig = z.output<typeof tableSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type BackendConfig = z.output<typeof backendSchema>;
 export type ShadowConfig = z.output<typeof shadowSchema>;
+export type BreakerConfig = z.output<typeof breakerSchema>;
+export type OutlierConfig = z.output<typeof outlier>;
