@@ -570,6 +570,222 @@
     $('audit').replaceChildren(...items);
   }
 
+  // ------------------------------------------------------------------ rollouts
+
+  const ROLLOUT_BUTTONS = [
+    ['pause', 'Pause', ['running'], 'Checks stop and the weights stay where they are.'],
+    [
+      'resume',
+      'Resume',
+      ['paused', 'pending'],
+      'Checks start again from a fresh window (a pending rollout starts).',
+    ],
+    ['skip', 'Skip step', ['running', 'paused'], 'The next step is applied now, without a check.'],
+    [
+      'abort',
+      'Abort',
+      ['running', 'paused', 'pending'],
+      'All traffic goes back to the old backend at once and the shadow is paused.',
+    ],
+    [
+      'restart',
+      'Restart',
+      ['running', 'paused', 'pending', 'promoted', 'rolled-back', 'aborted'],
+      'The rollout begins again at its first step.',
+    ],
+  ];
+
+  function duration(ms) {
+    if (ms === null || ms === undefined) return '–';
+    const s = Math.round(ms / 1000);
+    if (s < 60) return `${s} s`;
+    const m = Math.floor(s / 60);
+    return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  }
+
+  function stepLabel(v) {
+    return v === 'shadow' ? 'shadow' : `${v}%`;
+  }
+
+  function gateValue(g, key) {
+    const v = g[key];
+    if (v === null || v === undefined) return '–';
+    return `${v}${g.unit === '%' ? '%' : g.unit ? ` ${g.unit}` : ''}`;
+  }
+
+  function rolloutCard(r) {
+    const steps = el(
+      'ol',
+      { class: 'rollout-steps', 'aria-label': `Steps of ${r.route}` },
+      r.steps.map((s, i) => {
+        const cls = i < r.step || r.phase === 'promoted' ? 'done' : i === r.step ? 'current' : 'todo';
+        return el('li', {
+          class: `rollout-step ${cls}`,
+          'aria-current': i === r.step ? 'step' : null,
+          text: stepLabel(s),
+        });
+      }),
+    );
+    const check = r.failure || r.lastCheck;
+    const gates = check
+      ? el(
+          'table',
+          { class: 'grid rollout-gates' },
+          el('caption', {
+            text: `${r.failure ? 'Failing check' : 'Last check'} ${time(check.at)} over ${time(check.from)}–${time(check.to)}: ${check.verdict}`,
+          }),
+          el(
+            'thead',
+            {},
+            el(
+              'tr',
+              {},
+              ['Gate', 'Value', 'Needs', 'Result'].map((h) => el('th', { scope: 'col', text: h })),
+            ),
+          ),
+          el(
+            'tbody',
+            {},
+            check.gates.map((g) =>
+              el(
+                'tr',
+                { 'data-gate': g.gate, class: `gate-${g.status}` },
+                el('th', { scope: 'row', text: g.gate, title: g.detail || '' }),
+                el('td', { class: 'num', text: gateValue(g, 'value') }),
+                el('td', { class: 'num', text: `${g.op} ${gateValue(g, 'threshold')}` }),
+                el('td', {
+                  text: {
+                    pass: 'pass',
+                    fail: 'FAIL',
+                    'no-data': 'no data yet',
+                    inconclusive: 'not proven yet',
+                  }[g.status],
+                }),
+              ),
+            ),
+          ),
+        )
+      : el('p', { class: 'hint', text: 'No check yet.' });
+    const buttons = el(
+      'div',
+      { class: 'buttons' },
+      ROLLOUT_BUTTONS.map(([cmd, label, phases, what]) =>
+        el('button', {
+          type: 'button',
+          'data-rollout-command': cmd,
+          disabled: !phases.includes(r.phase),
+          text: label,
+          onclick: () => rolloutAct(r, cmd, label, what),
+        }),
+      ),
+    );
+    const timeline = el(
+      'ol',
+      { class: 'audit rollout-timeline', 'aria-label': `Timeline of ${r.route}` },
+      r.timeline
+        .slice(-10)
+        .reverse()
+        .map((e) =>
+          el(
+            'li',
+            {},
+            el('time', { datetime: new Date(e.at).toISOString(), text: time(e.at) }),
+            ' ',
+            el('strong', { text: e.event }),
+            e.value !== null ? ` ${stepLabel(e.value)}` : '',
+            ` by ${e.by}`,
+            e.detail ? `: ${e.detail}` : '',
+          ),
+        ),
+    );
+    return el(
+      'article',
+      { class: `rollout phase-${r.phase}`, 'data-rollout': r.route, 'aria-labelledby': `rollout-${r.route}` },
+      el(
+        'h3',
+        { id: `rollout-${r.route}` },
+        `${r.route} `,
+        el('span', { class: 'hint', text: `${r.from} → ${r.to}` }),
+      ),
+      el(
+        'dl',
+        { class: 'meta' },
+        el('div', {}, el('dt', { text: 'Phase' }), el('dd', { class: 'rollout-phase', text: r.phase })),
+        el(
+          'div',
+          {},
+          el('dt', { text: 'Current step' }),
+          el('dd', {
+            class: 'rollout-current',
+            text: r.step >= 0 ? `${r.step + 1}/${r.steps.length}: ${r.current}` : r.current,
+          }),
+        ),
+        el('div', {}, el('dt', { text: 'Time in step' }), el('dd', { text: duration(r.timeInStepMs) })),
+        el(
+          'div',
+          {},
+          el('dt', { text: 'Failed checks' }),
+          el('dd', { text: `${r.failedChecks} (tolerated ${r.maxFailedChecks})` }),
+        ),
+        el('div', {}, el('dt', { text: 'Next check' }), el('dd', { text: time(r.nextCheckAt) })),
+      ),
+      r.reason ? el('p', { class: 'rollout-reason', text: r.reason }) : null,
+      steps,
+      gates,
+      buttons,
+      timeline,
+    );
+  }
+
+  async function loadRollouts() {
+    let rollouts;
+    try {
+      ({ rollouts } = await api('GET', '/admin/rollouts'));
+    } catch (error) {
+      // the rest of the page keeps working; the panel says why it is empty
+      if (error.status === 401 || error.status === 403) throw error;
+      $('rollout-list').replaceChildren(
+        el('p', { class: 'bad', text: `Rollouts unavailable: ${error.message}` }),
+      );
+      return;
+    }
+    // rebuilt every poll: keep the keyboard focus on the same button
+    const focused = document.activeElement?.closest?.('[data-rollout]');
+    const cmd = document.activeElement?.dataset?.rolloutCommand;
+    $('rollouts').hidden = rollouts.length === 0;
+    $('rollout-list').replaceChildren(...rollouts.map(rolloutCard));
+    if (focused && cmd) {
+      const again = document.querySelector(
+        `[data-rollout="${CSS.escape(focused.dataset.rollout)}"] [data-rollout-command="${cmd}"]`,
+      );
+      if (again && !again.disabled) again.focus();
+    }
+  }
+
+  async function rolloutAct(r, cmd, label, what) {
+    if (state.busy) return;
+    const title = `${label} the rollout of ${r.route}`;
+    if (!(await confirmStep(title, `${what} (${r.route} is ${r.phase} at ${r.current}.)`))) {
+      announce(`${title}: cancelled.`);
+      return;
+    }
+    state.busy = true;
+    document.body.setAttribute('aria-busy', 'true');
+    try {
+      const after = await api('POST', `/admin/rollouts/${encodeURIComponent(r.route)}/${cmd}`);
+      state.actionError = '';
+      announce(`${title}: done. Now ${after.phase} at ${after.current}.`);
+      state.ticks = 0;
+    } catch (error) {
+      state.actionError = `${title} refused: ${error.message}`;
+    } finally {
+      state.busy = false;
+      document.body.removeAttribute('aria-busy');
+      renderError();
+      tick();
+    }
+  }
+
   // ------------------------------------------------------------------ polling
 
   async function loadTable(quiet) {
@@ -609,6 +825,7 @@
       // the table changed (a reload, or an admin change on any instance): fetch it again
       if (!state.table || stats.tableVersion !== state.table.version) await loadTable();
       if (state.ticks % SLOW_EVERY === 0) await Promise.all([loadAudit(), loadCache()]);
+      await loadRollouts();
       state.pollError = '';
       renderMeta();
       applyStats(stats);
