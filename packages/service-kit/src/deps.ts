@@ -5,19 +5,22 @@ import { createStrapiClient, type StrapiClient } from '@pilot/strapi-client';
 import { Redis } from 'ioredis';
 import type { ServiceConfig } from './config.ts';
 import type { Logger } from './logger.ts';
+import { createLoginLimiter, type LoginLimiter } from './login-limit.ts';
 import { createHttpMetrics, type HttpMetrics } from './metrics.ts';
 import { attachStrapiMetrics } from './strapi-metrics.ts';
 
 /**
  * Redis key prefix shared by both services (so they share the L2 cache, its invalidation bus
  * and sessions): `<prefix>strapi:` for the Strapi client, `<prefix>auth:` for refresh tokens,
- * `<prefix>idem:` for Idempotency-Key outcomes.
+ * `<prefix>idem:` for Idempotency-Key outcomes, `<prefix>login:` for the login limit's counters.
  */
 export const DEFAULT_REDIS_PREFIX = 'pilot:';
 
 export interface ServiceDeps {
   content: ContentRepository;
   auth: AuthService;
+  /** The strict POST /auth/login limit (counters in Redis, shared by every instance of both apps). */
+  loginLimiter: LoginLimiter;
   /** The app's Prometheus registry, with the Strapi clients' metrics attached. */
   metrics: HttpMetrics;
   /** The two Strapi clients (read token with cache; write token without). */
@@ -37,11 +40,22 @@ export interface ServiceDepsOptions {
   metrics?: HttpMetrics;
 }
 
+/** The login limit from config: LOGIN_LIMIT_* (in this process without a Redis connection). */
+export function loginLimiterFor(config: ServiceConfig, redis?: Redis, prefix?: string): LoginLimiter {
+  return createLoginLimiter({
+    perUserAddress: config.LOGIN_LIMIT_PER_USER,
+    perAddress: config.LOGIN_LIMIT_PER_ADDRESS,
+    windowSeconds: config.LOGIN_LIMIT_WINDOW_SECONDS,
+    redis,
+    ...(prefix ? { prefix } : {}),
+  });
+}
+
 /**
  * Builds what both servers run on, from validated config: the Strapi clients (read: cached in
  * L1 + Redis L2 when REDIS_URL is set, invalidation bus; write: uncached), the Strapi-backed
- * content repository, the auth service (refresh tokens in Redis, else in memory), and the
- * metrics registry fed by the clients' hooks. No REDIS_URL → no Redis anywhere.
+ * content repository, the auth service (refresh tokens in Redis, else in memory), the login
+ * limit (counters in Redis, else in memory), and the metrics registry fed by the clients' hooks. No REDIS_URL → no Redis anywhere.
  */
 export function createServiceDeps(
   config: ServiceConfig,
@@ -112,10 +126,13 @@ export function createServiceDeps(
     prefix: `${prefix}auth:`,
   });
 
+  const loginLimiter = loginLimiterFor(config, redis, `${prefix}login:`);
+
   let closing: Promise<void> | undefined;
   return {
     content,
     auth,
+    loginLimiter,
     metrics,
     strapi: { read, write },
     redis,
