@@ -39,7 +39,19 @@ export const HEADERS = {
   webhookSecret: 'x-webhook-secret',
   webhookSignature: 'x-webhook-signature',
   webhookTimestamp: 'x-webhook-timestamp',
+  /**
+   * Set (to "1") only by the gateway on a mirrored request: answer exactly as usual, but write
+   * nothing (no Strapi write, no token rotation, no event, no cache invalidation).
+   */
+  shadow: 'x-pilot-shadow',
+  /** A create runs at most once per key (POST /subscribers). */
+  idempotencyKey: 'idempotency-key',
 } as const;
+
+/** The request was mirrored by the gateway (see HEADERS.shadow). */
+export function isMirrored(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  return headers[HEADERS.shadow] === '1';
+}
 
 /**
  * When a request is invalid in several places, only the first failing part is reported, in

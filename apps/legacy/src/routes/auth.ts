@@ -1,4 +1,4 @@
-import { routes } from '@pilot/contracts';
+import { isMirrored, routes } from '@pilot/contracts';
 import { Router } from 'express';
 import type { AppDeps } from '../deps.ts';
 import { jsonBody } from '../middleware/limits.ts';
@@ -19,7 +19,12 @@ export function authRouter({ auth }: AppDeps): Router {
   router.post(routes.refresh.path, jsonBody, async (req, res) => {
     const checked = validateRequest(routes.refresh, req);
     if (!checked.ok) return sendError(res, checked.error);
-    sendJson(res, 200, await auth.refresh(checked.value.body.refreshToken));
+    // a mirrored refresh verifies and answers, rotating and revoking nothing
+    sendJson(
+      res,
+      200,
+      await auth.refresh(checked.value.body.refreshToken, { dryRun: isMirrored(req.headers) }),
+    );
   });
 
   return router;

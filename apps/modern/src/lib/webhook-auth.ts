@@ -43,9 +43,15 @@ export interface WebhookVerifier {
   /**
    * Rejects with ApiError (401 UNAUTHORIZED, 400 BAD_REQUEST) unless the sender is verified;
    * resolves with the method used. A verified signature is claimed in the replay guard last,
-   * so a request refused for another reason does not use it up.
+   * so a request refused for another reason does not use it up. `dryRun` (a mirrored request):
+   * the same checks, but the signature is neither claimed nor looked up (a mirror must not use
+   * up the delivery the served request claims).
    */
-  verify(headers: WebhookHeaders, rawBody: Buffer): Promise<'secret' | 'signature' | 'secret+signature'>;
+  verify(
+    headers: WebhookHeaders,
+    rawBody: Buffer,
+    options?: { dryRun?: boolean },
+  ): Promise<'secret' | 'signature' | 'secret+signature'>;
   /**
    * What can be checked before the body is read: throws the same ApiError verify() would
    * unless a configured credential is presented (the secret, which must match, or a
@@ -111,7 +117,7 @@ export function createWebhookVerifier(options: WebhookAuthOptions): WebhookVerif
       throw new ApiError('UNAUTHORIZED', { message: REJECTED });
     },
 
-    async verify(headers, rawBody) {
+    async verify(headers, rawBody, verifyOptions = {}) {
       const { secret, hmacSecret } = options;
       if (!secret && !hmacSecret) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
       const givenSecret = single(headers[HEADERS.webhookSecret]);
@@ -126,7 +132,7 @@ export function createWebhookVerifier(options: WebhookAuthOptions): WebhookVerif
         claim = verifySignature(hmacSecret, givenSignature, headers, rawBody);
       }
       if (!secretOk && !claim) throw new ApiError('UNAUTHORIZED', { message: REJECTED });
-      if (claim) {
+      if (claim && !verifyOptions.dryRun) {
         let first: boolean;
         try {
           first = await replayGuard.claim(claim.key, claim.ttlSeconds);

@@ -1,4 +1,4 @@
-import { routes } from '@pilot/contracts';
+import { isMirrored, routes } from '@pilot/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { schemaFor } from '../lib/route-schema.ts';
 
@@ -10,8 +10,9 @@ const auth: FastifyPluginAsyncZod = async (fastify) => {
     authService.login(request.body.username, request.body.password),
   );
 
+  // a mirrored refresh verifies and answers, rotating and revoking nothing
   fastify.post(routes.refresh.path, { schema: schemaFor(routes.refresh) }, async (request) =>
-    authService.refresh(request.body.refreshToken),
+    authService.refresh(request.body.refreshToken, { dryRun: isMirrored(request.headers) }),
   );
 };
 

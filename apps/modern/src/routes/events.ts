@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ContentChangedEvent, ErrorEnvelope, HEADERS, LIMITS, routes } from '@pilot/contracts';
+import { ContentChangedEvent, ErrorEnvelope, HEADERS, isMirrored, LIMITS, routes } from '@pilot/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { formatEvent, HEARTBEAT, RETRY_MS } from '../lib/sse.ts';
@@ -8,7 +8,9 @@ import { formatEvent, HEARTBEAT, RETRY_MS } from '../lib/sse.ts';
  * GET /events: server-sent `content.changed` events. On connect it replays the backlog after
  * Last-Event-ID, then streams live events, with a comment heartbeat every eventsHeartbeatMs so
  * proxies keep the connection. When the client goes away its listener and timer are released;
- * when the app closes every open stream is ended so shutdown is not held up.
+ * when the app closes every open stream is ended so shutdown is not held up. A mirrored request
+ * (x-pilot-shadow) gets the same head and backlog, then the stream ends: a mirror holds no
+ * connection open and subscribes to nothing.
  */
 const events: FastifyPluginAsyncZod = async (fastify) => {
   const { events: hub, tuning, metrics } = fastify.deps;
@@ -52,6 +54,11 @@ const events: FastifyPluginAsyncZod = async (fastify) => {
       res.write(`retry: ${RETRY_MS}\n\n`);
       if (typeof lastEventId === 'string') {
         for (const event of hub.since(lastEventId)) res.write(formatEvent(event));
+      }
+      if (isMirrored(request.headers)) {
+        res.end();
+        metrics.observe('GET', routes.events.path, 200, reply.elapsedTime / 1000);
+        return;
       }
       const unsubscribe = hub.subscribe((event) => res.write(formatEvent(event)));
       const heartbeat = setInterval(() => res.write(HEARTBEAT), heartbeatMs);

@@ -1,4 +1,5 @@
-import { LIMITS, routes, type StrapiWebhookPayload, webhookEvents } from '@pilot/contracts';
+import { webhookTags } from '@pilot/content';
+import { isMirrored, LIMITS, routes, type StrapiWebhookPayload, webhookEvents } from '@pilot/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { schemaFor } from '../../lib/route-schema.ts';
 import { createWebhookVerifier } from '../../lib/webhook-auth.ts';
@@ -12,6 +13,8 @@ const CONTENT_EVENTS = new Set<string>(webhookEvents);
  * so the sender can be verified over the exact bytes before anything is parsed; then it is
  * parsed (400 MALFORMED_JSON) and validated (422). entry.* events drop the affected cache tags
  * on every instance (content.invalidate) and publish a `content.changed` event for GET /events.
+ * A mirrored request (x-pilot-shadow) is verified and answered the same way, naming the tags it
+ * would drop, but drops none, publishes nothing and does not use up a signed delivery.
  */
 const strapiWebhook: FastifyPluginAsyncZod = async (fastify) => {
   const { content, config, events, replayGuard } = fastify.deps;
@@ -45,13 +48,15 @@ const strapiWebhook: FastifyPluginAsyncZod = async (fastify) => {
       },
       preValidation: async (request) => {
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        await verifier.verify(request.headers, raw);
+        await verifier.verify(request.headers, raw, { dryRun: isMirrored(request.headers) });
         request.body = parseJsonBody(raw.toString('utf8')) as StrapiWebhookPayload;
       },
     },
     async (request) => {
       const payload = request.body;
       if (!CONTENT_EVENTS.has(payload.event)) return { data: { event: payload.event, invalidated: [] } };
+      if (isMirrored(request.headers))
+        return { data: { event: payload.event, invalidated: webhookTags(payload) } };
       const invalidated = await content.invalidate(payload);
       try {
         await events.publish({
