@@ -11,19 +11,11 @@ import { type BreakerState, EventHub, type StrapiEventListener, type StrapiEvent
 import { noopLogger, resolveOptions, type ResolvedOptions, type StrapiClientOptions } from './options.ts';
 import { createKeyer, encodeQuery, type StrapiQueryParams } from './query.ts';
 import { docTag, typeTag } from './tags.ts';
+import { createGraphQLClient, type GraphQLClient } from './graphql/client.ts';
+import { type StrapiSchema, schemaIssues } from './schema.ts';
 import { type PingResult, Transport } from './transport.ts';
 
-/**
- * Anything with zod's `safeParse` (zod 4 or 3). The parsed output is what the client returns.
- */
-export interface StrapiSchema<T> {
-  safeParse(data: unknown):
-    | { success: true; data: T }
-    | {
-        success: false;
-        error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> };
-      };
-}
+export type { StrapiSchema } from './schema.ts';
 
 export interface StrapiPagination {
   page: number;
@@ -108,6 +100,8 @@ export interface StrapiClientStatus {
 export interface StrapiClient {
   collection(pluralApiId: string): CollectionClient;
   single(singularApiId: string): SingleTypeClient;
+  /** Strapi's GraphQL API through the same transport, cache, coalescing and invalidation. */
+  readonly graphql: GraphQLClient;
   /** Drops every cached result carrying one of the tags, here, in Redis and on every instance. */
   invalidateTags(tags: string[]): Promise<void>;
   on<K extends StrapiEventName>(event: K, listener: StrapiEventListener<K>): () => void;
@@ -138,16 +132,6 @@ function documentIdsOf(raw: unknown): string[] {
     if (typeof id === 'string') ids.push(id);
   }
   return ids;
-}
-
-function issuesOf(
-  error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> },
-  prefix: string,
-): StrapiErrorIssue[] {
-  return error.issues.slice(0, 20).map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
-    message: issue.message,
-  }));
 }
 
 function normalizePagination(raw: unknown, count: number): StrapiPagination {
@@ -265,7 +249,8 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     schema: object,
     fetchRaw: () => Promise<unknown>,
     parse: (raw: unknown) => R,
-    tagsFor: (raw: unknown, parsed: R) => string[],
+    /** null: the value must not be cached (no tags would let a webhook drop it). */
+    tagsFor: (raw: unknown, parsed: R) => string[] | null,
     cacheOptions: CacheOptions<R> | undefined,
   ): Promise<R> {
     ensureOpen();
@@ -284,7 +269,8 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
         // Validate before caching: a payload that doesn't match is never stored.
         const parsed = parse(raw);
         loaded = { raw, parsed };
-        return { value: raw, tags: tagsFor(raw, parsed) };
+        const tags = tagsFor(raw, parsed);
+        return tags === null ? { value: raw, tags: [], store: false } : { value: raw, tags };
       },
     });
     if (loaded && entry.v === loaded.raw) {
@@ -322,7 +308,7 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
       throw new StrapiBadResponseError(`Strapi ${method} ${path}: response does not match the schema`, {
         method,
         path,
-        issues: issuesOf(result.error, 'data'),
+        issues: schemaIssues(result.error, 'data'),
       });
     }
     return result.data;
@@ -342,7 +328,7 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     body.data.forEach((item, index) => {
       const result = schema.safeParse(item);
       if (result.success) data.push(result.data);
-      else issues.push(...issuesOf(result.error, `data.${index}`));
+      else issues.push(...schemaIssues(result.error, `data.${index}`));
     });
     if (issues.length > 0) {
       throw new StrapiBadResponseError(`Strapi GET ${path}: response does not match the schema`, {
@@ -494,6 +480,17 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     };
   }
 
+  const graphql = createGraphQLClient({
+    transport,
+    path: options.graphql.path,
+    types: options.graphql.types,
+    logger,
+    ensureOpen,
+    fastHit,
+    cachedRead,
+    invalidateTags,
+  });
+
   const { token: _token, logger: _logger, now: _now, ...rest } = options;
   const publicOptions = {
     ...rest,
@@ -504,6 +501,7 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     options: Object.freeze(publicOptions),
     collection,
     single,
+    graphql,
     async invalidateTags(tags) {
       ensureOpen();
       await invalidateTags(tags);

@@ -55,3 +55,20 @@ export {
 export type { PingResult } from './transport.ts';
 export { docTag, typeTag } from './tags.ts';
 export { type StrapiWebhookPayload, webhookTags } from './webhook.ts';
+export {
+  defineMutation,
+  defineQuery,
+  type GraphQLMutation,
+  type GraphQLQuery,
+  type OperationDefinition,
+  type RootField,
+} from './graphql/document.ts';
+export type { GraphQLCacheOptions, GraphQLClient, GraphQLWriteOptions } from './graphql/client.ts';
+export type { GraphQLErrorDetails, GraphQLErrorSummary } from './graphql/errors.ts';
+export {
+  type GraphQLTagOptions,
+  type GraphQLTagPlan,
+  graphqlTags,
+  createTypeResolver,
+  type TypeResolver,
+} from './graphql/tags.ts';

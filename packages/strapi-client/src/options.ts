@@ -47,6 +47,21 @@ const cacheSchema = z.strictObject({
   redisCommandTimeoutMs: int(1).default(500),
 });
 
+const graphqlSchema = z.strictObject({
+  /** Strapi's GraphQL endpoint (the plugin's `endpoint`), beside the REST prefix. */
+  path: z.string().startsWith('/').default('/graphql'),
+  /**
+   * `__typename` → plural API id (e.g. `{ Article: 'articles' }`), for the cache tags of GraphQL
+   * answers; a query may add its own. An answer holding a document of an unnamed type is not cached.
+   */
+  types: z
+    .record(
+      z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'a GraphQL type name'),
+      z.string().regex(/^[a-z0-9][a-z0-9-_]*$/i, 'a plural API id'),
+    )
+    .default({}),
+});
+
 export const clientOptionsSchema = z.strictObject({
   /** Strapi origin, e.g. http://127.0.0.1:1337 (the client adds /api). */
   baseUrl: z.url({ protocol: /^https?$/ }),
@@ -63,6 +78,7 @@ export const clientOptionsSchema = z.strictObject({
   /** Requests allowed to wait for a slot; beyond that they fail with STRAPI_OVERLOADED. */
   maxQueue: int(0).default(1_000),
   cache: cacheSchema.prefault({}),
+  graphql: graphqlSchema.prefault({}),
   logger: z
     .custom<StrapiLogger>(
       (value) =>

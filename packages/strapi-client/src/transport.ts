@@ -41,6 +41,25 @@ export interface TransportRequest {
   body?: unknown;
   /** Content type for events/logs. */
   type: string;
+  /** Prefix of `path` instead of the REST `apiPrefix` (GraphQL lives at `/graphql`, beside `/api`). */
+  prefix?: string;
+  /** Retry this request on transient failures. Default: GET/HEAD only (a GraphQL query opts in). */
+  idempotent?: boolean;
+  /**
+   * Turns Strapi's answer (any status, body parsed as JSON) into the result or a StrapiError,
+   * inside the policies: what it throws is retried and counted by the breaker like an HTTP
+   * error. Default: non-2xx → `errorFromResponse`, else the body.
+   */
+  interpret?: (answer: TransportAnswer) => unknown;
+}
+
+export interface TransportAnswer {
+  status: number;
+  body: unknown;
+  retryAfter: string | null;
+  method: string;
+  /** Path without query, e.g. `/graphql`. */
+  path: string;
 }
 
 export interface PingResult {
@@ -172,14 +191,15 @@ export class Transport {
   /** Sends the request through the policies; resolves with the parsed JSON body (undefined for 204). */
   async request(req: TransportRequest): Promise<unknown> {
     const once = (attempt: number) => this.#guarded(req, attempt);
-    if (IDEMPOTENT.has(req.method) && this.#options.retry.maxAttempts > 0) {
+    const idempotent = req.idempotent ?? IDEMPOTENT.has(req.method);
+    if (idempotent && this.#options.retry.maxAttempts > 0) {
       return this.#retry.execute(({ attempt }) => once(attempt));
     }
     return once(0);
   }
 
   async #guarded(req: TransportRequest, attempt: number): Promise<unknown> {
-    const fullPath = `${this.#options.apiPrefix}${req.path}`;
+    const fullPath = `${req.prefix ?? this.#options.apiPrefix}${req.path}`;
     try {
       return await this.breaker.execute(() =>
         this.#bulkhead.execute(() => this.#timeout.execute(({ signal }) => this.#send(req, attempt, signal))),
@@ -210,7 +230,7 @@ export class Transport {
   }
 
   async #send(req: TransportRequest, attempt: number, signal: AbortSignal): Promise<unknown> {
-    const path = `${this.#options.apiPrefix}${req.path}`;
+    const path = `${req.prefix ?? this.#options.apiPrefix}${req.path}`;
     const url = `${this.#origin}${path}${req.query ? `?${req.query}` : ''}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
@@ -259,12 +279,17 @@ export class Transport {
           }
         }
       }
-      if (!response.ok) {
-        throw errorFromResponse(response.status, parsed, {
+      const retryAfter = response.headers.get('retry-after');
+      if (req.interpret) {
+        parsed = req.interpret({
+          status: response.status,
+          body: parsed,
+          retryAfter,
           method: req.method,
           path,
-          retryAfter: response.headers.get('retry-after'),
         });
+      } else if (!response.ok) {
+        throw errorFromResponse(response.status, parsed, { method: req.method, path, retryAfter });
       }
       this.#emitUpstream(req, path, attempt, started, status, undefined);
       return parsed;

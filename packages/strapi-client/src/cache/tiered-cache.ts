@@ -20,8 +20,11 @@ export interface LoadOptions {
   type: string;
   ttlMs: number;
   graceMs: number;
-  /** Loads the raw value from Strapi; returns it with the tags it should carry. */
-  load: () => Promise<{ value: unknown; tags: string[] }>;
+  /**
+   * Loads the raw value from Strapi; returns it with the tags it should carry. `store: false`:
+   * hand the value to the waiting callers but keep it out of L1/L2 (and drop the old entry).
+   */
+  load: () => Promise<{ value: unknown; tags: string[]; store?: boolean }>;
   /**
    * Errors that mean "this value is gone" (e.g. 404) rather than "Strapi is unwell": the
    * entry is dropped instead of being served stale.
@@ -231,7 +234,7 @@ export class TieredCache {
   }
 
   async #fetchAndStore(key: string, options: LoadOptions, startSeq: number): Promise<CacheEntry> {
-    const { value, tags } = await options.load();
+    const { value, tags, store } = await options.load();
     const now = this.#now();
     const entry: CacheEntry = {
       v: deepFreeze(value),
@@ -240,6 +243,10 @@ export class TieredCache {
       f: now + options.ttlMs,
       s: now + options.ttlMs + options.graceMs,
     };
+    if (store === false) {
+      this.#drop(key);
+      return entry;
+    }
     if (this.#storeL1(key, entry, startSeq)) {
       this.#l2?.set(key, entry, options.ttlMs + options.graceMs);
     }

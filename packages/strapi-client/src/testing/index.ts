@@ -7,3 +7,11 @@ export {
   startFakeStrapi,
 } from './fake-strapi.ts';
 export { type ThrowawayRedis, startThrowawayRedis } from './throwaway-redis.ts';
+export {
+  type FakeGraphQL,
+  type FakeGraphQLAnswer,
+  type FakeGraphQLOptions,
+  type FakeGraphQLRequest,
+  type FakeGraphQLResponder,
+  startFakeGraphQL,
+} from './fake-graphql.ts';
