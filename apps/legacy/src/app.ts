@@ -25,8 +25,8 @@ export function createApp(deps: AppDeps): Express {
   // Both services send neither, so a client can't tell which one answered.
   app.disable('x-powered-by');
   app.set('etag', false);
-  // Behind the gateway: trust its X-Forwarded-* (loopback only by default).
-  app.set('trust proxy', 'loopback');
+  // Behind the gateway: trust its X-Forwarded-* (TRUST_PROXY, loopback by default).
+  app.set('trust proxy', deps.config.TRUST_PROXY);
 
   app.use(requestLog(deps.logger));
   app.use(httpMetrics(metrics));

@@ -26,7 +26,14 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ service: 'legacy', level: config.LOG_LEVEL });
   const deps = createServiceDeps(config, logger, { service: 'legacy' });
-  const app = createApp({ config, logger, content: deps.content, auth: deps.auth, metrics: deps.metrics });
+  const app = createApp({
+    config,
+    logger,
+    content: deps.content,
+    auth: deps.auth,
+    loginLimiter: deps.loginLimiter,
+    metrics: deps.metrics,
+  });
   const running = await listen(app, { host: config.HOST, port: config.PORT, logger, metrics: deps.metrics });
   logger.info({ url: running.url, port: running.port }, 'legacy listening');
 

@@ -3,6 +3,7 @@
  * runs in the parent): `node bench/server.ts bare|modern|legacy`. Prints nothing; reports its
  * URL to the parent over IPC and exits when the parent disconnects.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAuthService } from '@pilot/auth';
@@ -12,8 +13,17 @@ import { createLogger, loadServiceConfig } from '@pilot/service-kit';
 import { createApp as createModernApp } from '../src/index.ts';
 
 const kind = process.argv[2];
+// production mode, as deployed: which refuses demo secrets, so the bench makes its own
+const secret = () => randomBytes(24).toString('base64url');
 const config = loadServiceConfig(
-  { NODE_ENV: 'production', LOG_LEVEL: 'warn', JWT_SECRET: 'bench-jwt-secret-0123456789abcdef-0123' },
+  {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: secret(),
+    STRAPI_READ_TOKEN: secret(),
+    STRAPI_WRITE_TOKEN: secret(),
+    AUTH_USERS: `bench:${secret()}:Bench`,
+  },
   { port: 0 },
 );
 const logger = createLogger({ service: String(kind), level: config.LOG_LEVEL });

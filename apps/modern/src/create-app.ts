@@ -1,6 +1,11 @@
 import type { Server } from 'node:http';
 import { LIMITS } from '@pilot/contracts';
-import { createHttpMetrics, createHttpServer, leaveClientErrorsToServer } from '@pilot/service-kit';
+import {
+  createHttpMetrics,
+  createHttpServer,
+  leaveClientErrorsToServer,
+  type ServiceConfig,
+} from '@pilot/service-kit';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -11,6 +16,11 @@ import { lazyChildLogger } from './plugins/app/lazy-logger.ts';
 import { RequestLogController } from './plugins/app/logging.ts';
 import { UNMATCHED_ROUTE } from './plugins/app/metrics.ts';
 import { genReqId } from './plugins/app/request-id.ts';
+
+/** A hop count the way Express compiles it (Fastify's types take no number). */
+function trustProxyOption(trust: ServiceConfig['TRUST_PROXY']) {
+  return typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
+}
 
 /**
  * Fastify's server options, chosen so URLs match the way Express 5 (legacy) matches them:
@@ -27,6 +37,8 @@ export function serverOptions(deps: AppDeps): FastifyHttpOptions<Server> {
     logController: new RequestLogController(),
     childLoggerFactory: lazyChildLogger,
     bodyLimit: LIMITS.bodyLimitBytes,
+    // the client's address from X-Forwarded-* of these peers, as legacy's 'trust proxy'
+    trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
     serverFactory: (handler, options) =>
       createHttpServer(handler, {
         logger: deps.logger,

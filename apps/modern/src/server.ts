@@ -42,6 +42,7 @@ export async function start(env: Record<string, string | undefined> = process.en
     logger,
     content: shared.content,
     auth: shared.auth,
+    loginLimiter: shared.loginLimiter,
     metrics: shared.metrics,
     events,
     // replayed webhook signatures are refused on every instance, not only the one that saw them

@@ -2,13 +2,21 @@ import { isMirrored, routes } from '@pilot/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { schemaFor } from '../lib/route-schema.ts';
 
-/** POST /auth/login and POST /auth/refresh (errors are ApiErrors from @pilot/auth). */
+/**
+ * POST /auth/login (under the login limit: failures per username+address and per address,
+ * 429 past it) and POST /auth/refresh (errors are ApiErrors from @pilot/auth).
+ */
 const auth: FastifyPluginAsyncZod = async (fastify) => {
-  const { auth: authService } = fastify.deps;
+  const { auth: authService, loginLimiter } = fastify.deps;
 
-  fastify.post(routes.login.path, { schema: schemaFor(routes.login) }, async (request) =>
-    authService.login(request.body.username, request.body.password),
-  );
+  fastify.post(routes.login.path, { schema: schemaFor(routes.login) }, async (request, reply) => {
+    const { username, password } = request.body;
+    const { value, headers } = await loginLimiter.attempt(username, request.ip, () =>
+      authService.login(username, password),
+    );
+    reply.headers(headers);
+    return value;
+  });
 
   // a mirrored refresh verifies and answers, rotating and revoking nothing
   fastify.post(routes.refresh.path, { schema: schemaFor(routes.refresh) }, async (request) =>

@@ -1,7 +1,7 @@
 import type { AuthService } from '@pilot/auth';
 import type { ContentRepository } from '@pilot/content';
-import type { HttpMetrics, Logger, ServiceConfig } from '@pilot/service-kit';
-import { createHttpMetrics } from '@pilot/service-kit';
+import type { HttpMetrics, Logger, LoginLimiter, ServiceConfig } from '@pilot/service-kit';
+import { createHttpMetrics, loginLimiterFor } from '@pilot/service-kit';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppDeps, AppTuning } from '../../deps.ts';
@@ -14,6 +14,7 @@ export interface ResolvedDeps {
   logger: Logger;
   content: ContentRepository;
   auth: AuthService;
+  loginLimiter: LoginLimiter;
   metrics: HttpMetrics;
   fetch: typeof fetch;
   events: EventsHub;
@@ -33,6 +34,7 @@ export function resolveDeps(deps: AppDeps): ResolvedDeps {
     logger: deps.logger,
     content: deps.content,
     auth: deps.auth,
+    loginLimiter: deps.loginLimiter ?? loginLimiterFor(deps.config),
     metrics: deps.metrics ?? createHttpMetrics('modern'),
     fetch: deps.fetch ?? globalThis.fetch,
     events: deps.events ?? createMemoryEventsHub(),
