@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  COMMANDS,
   check,
   command,
   dueWindow,
@@ -291,5 +293,82 @@ describe('rollout engine (fake clock)', () => {
     const done = stateFromStatus('subscribers', c, { phase: 'promoted', step: 2 }, T0);
     expect(done.state.phase).toBe('promoted');
     expect(done.apply).toBeNull();
+  });
+});
+
+describe('rollout engine under generated sequences', () => {
+  it('any mix of checks and commands keeps the state coherent (generated input)', () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('check' as const),
+        n: fc.nat(400),
+        errors: fc.nat(40),
+        compared: fc.nat(2000),
+        mismatched: fc.nat(50),
+        newMs: fc.integer({ min: 1, max: 2000 }),
+      }),
+      fc.record({
+        kind: fc.constant('cmd' as const),
+        cmd: fc.constantFrom(...COMMANDS),
+        dt: fc.nat(120_000),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom<RolloutInput['steps']>(
+          ['shadow', 1, 5, 25, 50, 100],
+          [10, 100],
+          [100],
+          ['shadow', 100],
+        ),
+        fc.nat(3),
+        fc.array(op, { maxLength: 40 }),
+        (steps, maxFailedChecks, ops) => {
+          const config = cfg({ steps, maxFailedChecks, gates: { p99: { factor: 2 } } });
+          const d = new Driver(config);
+          for (const o of ops) {
+            const before = d.state;
+            let t: Transition | null = null;
+            if (o.kind === 'check') {
+              if (d.state.phase !== 'running') continue;
+              const w = numbers({ n: o.n, errors: Math.min(o.errors, o.n), newMs: o.newMs });
+              w.shadow = {
+                compared: o.compared,
+                mismatched: Math.min(o.mismatched, o.compared),
+                notCompared: 0,
+              };
+              t = d.tick(w);
+            } else {
+              d.now += o.dt;
+              try {
+                t = d.cmd(o.cmd);
+              } catch (error) {
+                expect(error).toBeInstanceOf(RolloutCommandError);
+                expect(d.state).toBe(before);
+                continue;
+              }
+            }
+            const s = t.state;
+            expect(s.version).toBe(before.version + 1);
+            expect(s.step).toBeGreaterThanOrEqual(s.phase === 'pending' ? -1 : 0);
+            expect(s.step).toBeLessThan(config.steps.length);
+            if (s.step >= 0) expect(s.value).toBe(config.steps[s.step]);
+            if (s.phase === 'promoted') {
+              expect(s.value).toBe(100);
+              expect(s.window).toBeNull();
+            }
+            if (s.phase === 'rolled-back') expect(s.failure?.verdict).toBe('fail');
+            if (s.phase === 'running') expect(s.window).not.toBeNull();
+            expect(s.failedChecks).toBeLessThanOrEqual(config.maxFailedChecks + 1);
+            // only a move to another step, a promotion, a rollback, an abort or a resume applies anything
+            if (t.apply) expect(t.event).not.toBeNull();
+            if (t.apply?.kind === 'rollback') expect(['rolled-back', 'aborted']).toContain(s.phase);
+            if (t.apply?.kind === 'promote') expect(s.phase).toBe('promoted');
+            expect(s.timeline.length).toBeLessThanOrEqual(100);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
