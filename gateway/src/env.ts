@@ -33,13 +33,42 @@ export const envSchema = z.object({
 });
 export type GatewayEnv = z.output<typeof envSchema>;
 
+/** Admin tokens this repository publishes (./pilot start, compose, manifests, tests): public knowledge. */
+const PUBLISHED_ADMIN_TOKENS = new Set([
+  'local-admin-token',
+  'compose-admin-token-change-me',
+  'replace-me-gateway-admin-token',
+  'e2e-admin-token',
+]);
+const PLACEHOLDER = /(?:change|replace)[-_ ]?me|placeholder/i;
+const MIN_ADMIN_TOKEN_LENGTH = 24;
+
+/**
+ * With NODE_ENV=production the admin token (which can move all traffic) must be a secret of
+ * one's own: unset disables the admin API, a published or short one is refused.
+ */
+function productionProblems(env: NodeJS.ProcessEnv): string[] {
+  const token = env.GATEWAY_ADMIN_TOKEN;
+  if (env.NODE_ENV !== 'production' || !token) return [];
+  if (PUBLISHED_ADMIN_TOKENS.has(token) || PLACEHOLDER.test(token))
+    return [
+      'GATEWAY_ADMIN_TOKEN: is a demo or placeholder value published in this repository; set a secret of your own',
+    ];
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH)
+    return [`GATEWAY_ADMIN_TOKEN: must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters in production`];
+  return [];
+}
+
 export function readEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {
   const result = envSchema.safeParse(
     Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
   );
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid gateway environment\n${lines.join('\n')}`);
+  const problems = [
+    ...(result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)),
+    ...productionProblems(env),
+  ];
+  if (problems.length > 0 || !result.success) {
+    throw new Error(`invalid gateway environment\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
   return result.data;
 }
