@@ -7,30 +7,73 @@ import type { CacheEntry } from './entry.ts';
 /** Reconnect forever, backing off to 2 s: Redis coming back must need no restart of ours. */
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
 
+/*
+ * Tag versions instead of tag member sets (BentoCache's approach): every tag has a version key
+ * `<prefix>v:<tag>`; an entry is a hash holding its data, its tags and the version each tag had
+ * when it was written. Invalidating a tag only gives it a new version (O(tags), whatever the
+ * number of entries), and a read that sees an outdated version drops the entry and misses. So
+ * nothing grows with the number of cached keys: entries expire by their own TTL, and a version
+ * key lives as long as the longest entry written under it (each write extends it), then goes.
+ * Versions come from one counter (`<prefix>vseq`) and never repeat, so a version key that
+ * expired and came back can never make an old entry look current.
+ */
+
+/** KEYS: entry, seq, version keys… ARGV: data, px, tags joined by "\n". */
 const WRITE_SCRIPT = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local px = tonumber(ARGV[2])
-for i = 2, #KEYS do
-  redis.call('SADD', KEYS[i], KEYS[1])
-  if redis.call('PTTL', KEYS[i]) < px then redis.call('PEXPIRE', KEYS[i], px) end
+local versions = {}
+for i = 3, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v then
+    v = tostring(redis.call('INCR', KEYS[2]))
+    redis.call('SET', KEYS[i], v, 'PX', px)
+  elseif redis.call('PTTL', KEYS[i]) < px then
+    redis.call('PEXPIRE', KEYS[i], px)
+  end
+  versions[#versions + 1] = v
 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 't', ARGV[3], 'v', table.concat(versions, '\\n'))
+redis.call('PEXPIRE', KEYS[1], px)
 return 1`;
 
+/** KEYS: entry. ARGV: version key prefix. The data, or false when absent or outdated (then dropped). */
+const READ_SCRIPT = `
+local h = redis.call('HMGET', KEYS[1], 'd', 't', 'v')
+if not h[1] then return false end
+if h[2] and h[2] ~= '' then
+  local keys = {}
+  for tag in string.gmatch(h[2], '[^\\n]+') do keys[#keys + 1] = ARGV[1] .. tag end
+  local current = redis.call('MGET', unpack(keys))
+  local i = 0
+  for v in string.gmatch(h[3] or '', '[^\\n]+') do
+    i = i + 1
+    if current[i] ~= v then
+      redis.call('UNLINK', KEYS[1])
+      return false
+    end
+  end
+  if i ~= #keys then
+    redis.call('UNLINK', KEYS[1])
+    return false
+  end
+end
+return h[1]`;
+
+/** KEYS: seq, version keys… A tag nobody cached under has no version key: nothing to do. */
 const INVALIDATE_SCRIPT = `
 local n = 0
-for i = 1, #KEYS do
-  local members = redis.call('SMEMBERS', KEYS[i])
-  for j = 1, #members, 500 do
-    local chunk = {}
-    for k = j, math.min(j + 499, #members) do chunk[#chunk + 1] = members[k] end
-    n = n + redis.call('UNLINK', unpack(chunk))
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('SET', KEYS[i], tostring(redis.call('INCR', KEYS[1])), 'KEEPTTL')
+    n = n + 1
   end
-  redis.call('UNLINK', KEYS[i])
 end
 return n`;
 
 type ScriptClient = Redis & {
   strapiCacheWrite(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  strapiCacheRead(numKeys: number, ...args: string[]): Promise<string | null>;
   strapiCacheInvalidate(numKeys: number, ...keys: string[]): Promise<number>;
 };
 
@@ -73,9 +116,10 @@ function watchConnection(
  * L2: one ioredis connection with no offline queue and a command timeout, so a dead or slow
  * Redis turns into a fast miss instead of a stuck request. Every method swallows Redis errors.
  *
- * Layout: `<prefix>e:<key>` holds a JSON entry (PX = ttl + grace); `<prefix>t:<tag>` is a set of
- * entry keys carrying that tag. Invalidation unlinks the members and the set in one script.
- * Standalone Redis / Sentinel only: the scripts touch keys they compute (not Cluster-safe).
+ * Layout: `<prefix>e:<key>` is a hash (d: the JSON entry, t: its tags, v: their versions; PX =
+ * ttl + grace); `<prefix>v:<tag>` is the tag's version; `<prefix>vseq` the version counter (see
+ * the scripts above). Invalidation bumps versions; it never walks entries.
+ * Standalone Redis / Sentinel only: the read script touches keys it computes (not Cluster-safe).
  */
 export class RedisLayer {
   readonly client: Redis;
@@ -96,6 +140,7 @@ export class RedisLayer {
     };
     this.client = new Redis(url, options);
     this.client.defineCommand('strapiCacheWrite', { lua: WRITE_SCRIPT });
+    this.client.defineCommand('strapiCacheRead', { lua: READ_SCRIPT });
     this.client.defineCommand('strapiCacheInvalidate', { lua: INVALIDATE_SCRIPT });
     this.#scripts = this.client as ScriptClient;
     watchConnection(this.client, 'cache', events, logger, () => {});
@@ -109,15 +154,19 @@ export class RedisLayer {
     return `${this.#prefix}e:${key}`;
   }
 
-  tagKey(tag: string): string {
-    return `${this.#prefix}t:${tag}`;
+  versionKey(tag: string): string {
+    return `${this.#prefix}v:${tag}`;
+  }
+
+  get #seqKey(): string {
+    return `${this.#prefix}vseq`;
   }
 
   /** One round trip. Undefined on miss, on a Redis failure, or on a corrupt value. */
   async get(key: string): Promise<CacheEntry | undefined> {
     if (!this.isReady) return undefined;
     try {
-      const raw = await this.client.get(this.entryKey(key));
+      const raw = await this.#scripts.strapiCacheRead(1, this.entryKey(key), this.versionKey(''));
       if (raw === null) return undefined;
       const entry = JSON.parse(raw) as CacheEntry;
       if (typeof entry?.s !== 'number' || !Array.isArray(entry.t)) return undefined;
@@ -131,13 +180,16 @@ export class RedisLayer {
   /** Fire and forget: the caller already has its value. */
   set(key: string, entry: CacheEntry, ttlMs: number): void {
     if (!this.isReady) return;
-    const keys = [this.entryKey(key), ...entry.t.map((tag) => this.tagKey(tag))];
+    // tags are stored "\n"-separated: one that contains a newline cannot be, so neither is the entry
+    if (entry.t.some((tag) => tag.includes('\n') || tag.length === 0)) return;
+    const keys = [this.entryKey(key), this.#seqKey, ...entry.t.map((tag) => this.versionKey(tag))];
     this.#scripts
       .strapiCacheWrite(
         keys.length,
         ...keys,
         JSON.stringify({ v: entry.v, t: entry.t, c: entry.c, f: entry.f, s: entry.s }),
         Math.max(1, Math.ceil(ttlMs)),
+        entry.t.join('\n'),
       )
       .catch((error: Error) => {
         this.#logger.debug({ err: error.message }, 'strapi-client: L2 write failed');
@@ -152,12 +204,15 @@ export class RedisLayer {
     });
   }
 
-  /** Deletes every entry carrying one of the tags. False when Redis could not be reached. */
+  /**
+   * Outdates every entry carrying one of the tags (one version bump per tag, however many entries
+   * carry it). False when Redis could not be reached.
+   */
   async invalidate(tags: string[]): Promise<boolean> {
     if (tags.length === 0) return true;
     if (!this.isReady) return false;
     try {
-      const keys = tags.map((tag) => this.tagKey(tag));
+      const keys = [this.#seqKey, ...tags.map((tag) => this.versionKey(tag))];
       await this.#scripts.strapiCacheInvalidate(keys.length, ...keys);
       return true;
     } catch (error) {
