@@ -44,7 +44,10 @@ function tryList(stack: RunningStack): string {
     [`${urls.modern}/docs`, "modern's OpenAPI UI"],
   ];
   if (stack.cmsAdmin)
-    rows.push([`${urls.cms}/admin`, 'Strapi admin panel (first visit creates the admin user)']);
+    rows.push([
+      `${urls.cms}/admin`,
+      'Strapi admin (local defaults: admin@pilot.local / Local-admin-password-1)',
+    ]);
   const width = Math.max(...rows.map(([what]) => what.length));
   return rows.map(([what, why]) => `  ${what.padEnd(width)}  ${why}`).join('\n');
 }
