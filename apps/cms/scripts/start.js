@@ -23,7 +23,16 @@ process.env.STRAPI_TELEMETRY_DISABLED ??= 'true';
 process.env.STRAPI_DISABLE_EE ??= 'true';
 process.env.STRAPI_DISABLE_LICENSE_PING ??= 'true';
 
-const { adminMode } = require('../src/lib/settings.js');
+const { adminMode, productionProblems } = require('../src/lib/settings.js');
+
+// Every published or missing secret named in one message, before Strapi reads the first one.
+const problems = productionProblems();
+if (problems.length > 0) {
+  console.error(
+    `[cms] refusing to start with NODE_ENV=production:\n${problems.map((p) => `  - ${p}`).join('\n')}\n(see apps/cms/README.md)`,
+  );
+  process.exit(78); // EX_CONFIG
+}
 
 const adminBuilt = fs.existsSync(path.join(appDir, 'build', 'index.html'));
 const mode = adminMode();

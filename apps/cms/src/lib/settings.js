@@ -46,6 +46,64 @@ const optionalSecret = (name) => {
   return isProduction() ? undefined : LOCAL_DEFAULTS[name];
 };
 
+/**
+ * Credentials this repository publishes besides LOCAL_DEFAULTS: the values docker-compose.yml
+ * and deploy/k8s used to ship. Public knowledge, like anything that says change-me/replace-me.
+ */
+const PUBLISHED = new Set([
+  ...Object.values(LOCAL_DEFAULTS),
+  ...LOCAL_DEFAULTS.APP_KEYS.split(','),
+  'compose-app-key-1',
+  'compose-app-key-2',
+  'compose-admin-jwt-secret-change-me',
+  'compose-api-token-salt-change-me',
+  'compose-transfer-token-salt-change-me',
+  'compose-encryption-key-change-me',
+  'compose-read-token-0000000000000000000000000000000000',
+  'compose-write-token-000000000000000000000000000000000',
+  'compose-demo-webhook-secret-change-me',
+  'Compose-admin-password-1',
+]);
+const PLACEHOLDER = /(?:change|replace)[-_ ]?me|placeholder/i;
+const published = (value) => PUBLISHED.has(value) || PLACEHOLDER.test(value);
+
+/** Required in production (Strapi cannot run without them). */
+const PRODUCTION_SECRETS = [
+  'APP_KEYS',
+  'ADMIN_JWT_SECRET',
+  'API_TOKEN_SALT',
+  'TRANSFER_TOKEN_SALT',
+  'ENCRYPTION_KEY',
+];
+/** Optional in production (unset: that token, the webhook or the admin user is not provisioned). */
+const PRODUCTION_OPTIONAL = [
+  'STRAPI_READ_TOKEN',
+  'STRAPI_WRITE_TOKEN',
+  'WEBHOOK_SECRET',
+  'CMS_ADMIN_PASSWORD',
+];
+
+/**
+ * With NODE_ENV=production: one line per variable that is missing or holds a published value
+ * (scripts/start.js prints them all and refuses to start). Empty otherwise.
+ */
+const productionProblems = (env = process.env) => {
+  if (env.NODE_ENV !== 'production') return [];
+  const problems = [];
+  const read = (name) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  for (const name of [...PRODUCTION_SECRETS, ...PRODUCTION_OPTIONAL]) {
+    const value = read(name);
+    if (value === undefined) {
+      if (PRODUCTION_SECRETS.includes(name)) problems.push(`${name}: must be set in production`);
+    } else if (value.split(',').some((part) => published(part.trim())) || published(value)) {
+      problems.push(
+        `${name}: is a demo or placeholder value published in this repository; set a secret of your own`,
+      );
+    }
+  }
+  return problems;
+};
+
 const isOff = (name) => ['off', 'false', '0', 'no'].includes(String(str(name) ?? '').toLowerCase());
 const isOn = (name) => ['on', 'true', '1', 'yes'].includes(String(str(name) ?? '').toLowerCase());
 
@@ -68,6 +126,7 @@ const adminMode = () => {
 module.exports = {
   LOCAL_DEFAULTS,
   isProduction,
+  productionProblems,
   str,
   secret,
   optionalSecret,
