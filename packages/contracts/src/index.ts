@@ -1,6 +1,7 @@
 export * from './aggregate.ts';
 export * from './articles.ts';
 export * from './auth.ts';
+export * from './authors.ts';
 export * from './errors.ts';
 export * from './limits.ts';
 export * from './operations.ts';

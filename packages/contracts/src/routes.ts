@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { AggregateResponse } from './aggregate.ts';
 import { ArticleListResponse, ArticleParams, ArticleResponse, ListArticlesQuery } from './articles.ts';
 import { LoginBody, MeResponse, RefreshBody, TokenPair } from './auth.ts';
+import { AuthorParams, AuthorResponse } from './authors.ts';
 import { ErrorEnvelope } from './errors.ts';
 import { HealthResponse, ReadyResponse } from './operations.ts';
 import { CreateSubscriberBody, SubscriberResponse } from './subscribers.ts';
@@ -49,6 +50,16 @@ export const routes = {
     services: both,
     params: ArticleParams,
     responses: { 200: ArticleResponse },
+    errors: [404, 422, 503, 504],
+  },
+  getAuthor: {
+    method: 'GET',
+    path: '/authors/:slug',
+    summary: "An author by slug with their latest published articles (one query over Strapi's GraphQL API).",
+    tags: ['authors'],
+    services: both,
+    params: AuthorParams,
+    responses: { 200: AuthorResponse },
     errors: [404, 422, 503, 504],
   },
   createSubscriber: {
