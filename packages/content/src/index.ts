@@ -27,4 +27,5 @@ export { docTag, typeTag, webhookTags } from './webhook-tags.ts';
 export { mapStrapi, toApiError } from './errors.ts';
 export { DUPLICATE_SUBSCRIBER_MESSAGE } from './messages.ts';
 export { articleListParams, createStrapiContent, type StrapiContentOptions } from './strapi.ts';
+export { AuthorWithLatestArticles, getAuthorOverGraphQL } from './authors.ts';
 export { readiness } from './readiness.ts';

@@ -4,6 +4,8 @@ import {
   type Article,
   type ArticleListResponse,
   type ArticleSummary,
+  AUTHOR_LATEST_ARTICLES,
+  type AuthorProfile,
   type ListArticlesQuery,
   type Subscriber,
 } from '@pilot/contracts';
@@ -145,6 +147,24 @@ export function createMemoryContent(options: MemoryContentOptions = {}): MemoryC
     async latestArticles(count) {
       const page = await listArticles({ page: 1, pageSize: count, sort: 'publishedAt:desc' });
       return page.data;
+    },
+
+    async getAuthor(slug): Promise<AuthorProfile | null> {
+      await delay();
+      const author = seed.authors.find((a) => a.slug === slug);
+      if (!author) return null;
+      const query = {
+        page: 1,
+        pageSize: AUTHOR_LATEST_ARTICLES,
+        sort: 'publishedAt:desc',
+        author: slug,
+      } as const;
+      const { items } = queryArticles(seed.articles, authors, query);
+      const latestArticles = items.map((a) => {
+        const { author: _, ...rest } = summary(a);
+        return rest;
+      });
+      return { id: author.documentId, slug, name: author.name, bio: author.bio, latestArticles };
     },
 
     async createSubscriber(input, createOptions = {}) {

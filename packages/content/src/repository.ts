@@ -2,6 +2,7 @@ import type {
   Article,
   ArticleListResponse,
   ArticleSummary,
+  AuthorProfile,
   CreateSubscriberBody,
   ListArticlesQuery,
   StrapiWebhookPayload,
@@ -27,6 +28,8 @@ export interface ContentRepository {
   /** null when no published article has this slug. */
   getArticle(slug: string): Promise<Article | null>;
   latestArticles(count: number): Promise<ArticleSummary[]>;
+  /** The author with this slug and their latest published articles; null when there is none. */
+  getAuthor(slug: string): Promise<AuthorProfile | null>;
   /**
    * Stores a subscriber (CONFLICT for a known email). `idempotencyKey`: at most one create per
    * key (see idempotency.ts). `dryRun` (a mirrored request): the same checks and the same kind of

@@ -17,6 +17,7 @@ import {
   StrapiUnavailableError,
 } from '@pilot/strapi-client';
 import { z } from 'zod';
+import { getAuthorOverGraphQL } from './authors.ts';
 import { mapStrapi, toApiError } from './errors.ts';
 import { DUPLICATE_SUBSCRIBER_MESSAGE } from './messages.ts';
 import {
@@ -255,6 +256,8 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
 
   return {
     listArticles,
+
+    getAuthor: (slug) => getAuthorOverGraphQL(options.read, slug),
 
     async getArticle(slug): Promise<Article | null> {
       const result = await mapStrapi(() =>
