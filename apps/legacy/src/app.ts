@@ -7,6 +7,7 @@ import { httpMetrics } from './middleware/metrics.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { aggregateRouter } from './routes/aggregate.ts';
 import { articlesRouter } from './routes/articles.ts';
+import { authorsRouter } from './routes/authors.ts';
 import { authRouter } from './routes/auth.ts';
 import { meRouter } from './routes/me.ts';
 import { operationsRouter } from './routes/operations.ts';
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(noAutomaticOptions);
 
   app.use(articlesRouter(deps));
+  app.use(authorsRouter(deps));
   app.use(subscribersRouter(deps));
   app.use(aggregateRouter(deps));
   app.use(authRouter(deps));

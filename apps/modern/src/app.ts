@@ -16,6 +16,7 @@ import swaggerUi from './plugins/external/swagger-ui.ts';
 import underPressure from './plugins/external/under-pressure.ts';
 import aggregate from './routes/aggregate.ts';
 import articles from './routes/articles.ts';
+import authors from './routes/authors.ts';
 import auth from './routes/auth.ts';
 import events from './routes/events.ts';
 import health from './routes/health.ts';
@@ -57,6 +58,7 @@ export default async function app(fastify: FastifyInstance, opts: AppOptions): P
 
   // routes: mirror the URL tree
   await fastify.register(articles);
+  await fastify.register(authors);
   await fastify.register(subscribers);
   await fastify.register(aggregate);
   await fastify.register(auth);

@@ -123,6 +123,20 @@ function buildCases(): Case[] {
     { name: 'article, slug too long', path: `/articles/${'a'.repeat(LIMITS.maxSlugLength + 1)}` },
     { name: 'article, bad percent-encoding', path: '/articles/%E0%A4%A' },
     { name: 'article, nested path', path: () => `/articles/${slug}/comments` },
+    // GET /authors/:slug (Strapi over GraphQL in production; the same memory seed here)
+    { name: 'author', path: () => `/authors/${authorSlug}` },
+    { name: 'author without articles', path: () => `/authors/${idleAuthorSlug}` },
+    { name: 'author, trailing slash', path: () => `/authors/${authorSlug}/` },
+    { name: 'author, with an ignored query', path: () => `/authors/${authorSlug}?limit=100` },
+    { name: 'author, other case', path: () => `/AUTHORS/${authorSlug}` },
+    { name: 'author, HEAD', method: 'HEAD', path: () => `/authors/${authorSlug}` },
+    { name: 'author, unknown', path: '/authors/no-such-author' },
+    { name: 'author, invalid slug', path: '/authors/Not_A_Slug' },
+    { name: 'author, slug too long', path: `/authors/${'a'.repeat(LIMITS.maxSlugLength + 1)}` },
+    { name: 'author, bad percent-encoding', path: '/authors/%E0%A4%A' },
+    { name: 'author, nested path', path: () => `/authors/${authorSlug}/articles` },
+    { name: 'authors, no slug', path: '/authors' },
+    { name: 'author, POST', method: 'POST', path: () => `/authors/${authorSlug}` },
     // POST /subscribers
     {
       name: 'subscribe',
