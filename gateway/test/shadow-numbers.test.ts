@@ -245,11 +245,18 @@ routes:
   });
 
   it('strips x-pilot-shadow from client requests; only the mirror carries it', async () => {
-    await mirrored('/plain/ok?marker=1', { headers: { 'x-pilot-shadow': '1' } });
+    const before = Date.now();
+    await mirrored('/plain/ok?marker=1', { headers: { 'x-pilot-shadow': '1', 'x-pilot-shadow-at': '1' } });
     const served = backends.legacy.requests.filter((r) => r.url === '/plain/ok?marker=1');
     const mirror = backends.modern.requests.filter((r) => r.url === '/plain/ok?marker=1');
-    expect(served.map((r) => r.headers['x-pilot-shadow'])).toEqual([undefined]);
+    expect(served.map((r) => [r.headers['x-pilot-shadow'], r.headers['x-pilot-shadow-at']])).toEqual([
+      [undefined, undefined],
+    ]);
     expect(mirror.map((r) => r.headers['x-pilot-shadow'])).toEqual(['1']);
+    // when the gateway received it: the backend's dry run tells this request's own write from older ones
+    const at = Number(mirror[0]!.headers['x-pilot-shadow-at']);
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(Date.now());
   });
 
   it('mirrors a write only on a mirrorWrites route, marked, with its body', async () => {

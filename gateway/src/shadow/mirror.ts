@@ -33,12 +33,19 @@ import {
  *   the differences between the two served answers teach the route's NoiseModel.
  */
 export const SHADOW_HEADER = 'x-pilot-shadow';
+/**
+ * When the gateway received the mirrored request (ms since the epoch). A backend's dry run uses
+ * it to tell the served backend's write of this very request (made after it) from an earlier
+ * one (a real duplicate, a real token reuse).
+ */
+export const SHADOW_AT_HEADER = 'x-pilot-shadow-at';
 
 const SAMPLE_BODY_CHARS = 64 * 1024;
 
-/** Removes the mirror marker from a client's request: only the gateway may set it. */
+/** Removes the mirror markers from a client's request: only the gateway may set them. */
 export function stripShadowHeader(headers: IncomingHttpHeaders): void {
   if (headers[SHADOW_HEADER] !== undefined) delete headers[SHADOW_HEADER];
+  if (headers[SHADOW_AT_HEADER] !== undefined) delete headers[SHADOW_AT_HEADER];
 }
 
 export type Outcome = CapturedResponse | { error: string; timeout: boolean };
@@ -63,6 +70,8 @@ export interface MirrorRequest {
   requestId: string;
   /** Declared request body length, or -1 for chunked, 0 for none. */
   bodyLength: number;
+  /** When the gateway received it (ms since the epoch); default: now. */
+  receivedAt?: number;
 }
 
 /** One outbound request whose answer is captured up to a size limit, with its own deadline. */
@@ -81,6 +90,7 @@ class Exchange {
     limit: number,
     timeoutMs: number,
     withBody: boolean,
+    receivedAt: number,
     onDone: (o: Outcome) => void,
   ) {
     this.onDone = onDone;
@@ -91,7 +101,12 @@ class Exchange {
       port: target.port,
       method,
       path,
-      headers: { ...headers, host: target.host, [SHADOW_HEADER]: '1' },
+      headers: {
+        ...headers,
+        host: target.host,
+        [SHADOW_HEADER]: '1',
+        [SHADOW_AT_HEADER]: String(receivedAt),
+      },
       agent,
     });
     this.req.on('error', (e) =>
@@ -162,7 +177,7 @@ function isEventStream(headers: IncomingHttpHeaders): boolean {
 export class ShadowRun {
   readonly hasBody: boolean;
   private readonly mgr: ShadowManager;
-  private readonly start: MirrorRequest;
+  private readonly start: MirrorRequest & { receivedAt: number };
   private readonly shadow: Exchange;
   private readonly twin: Exchange | null;
   private readonly limit: number;
@@ -173,7 +188,12 @@ export class ShadowRun {
   private completed = false;
   private overLimit = false;
 
-  constructor(mgr: ShadowManager, start: MirrorRequest, shadowBackend: Backend, learn: boolean) {
+  constructor(
+    mgr: ShadowManager,
+    start: MirrorRequest & { receivedAt: number },
+    shadowBackend: Backend,
+    learn: boolean,
+  ) {
     this.mgr = mgr;
     this.start = start;
     const cfg = start.route.shadow!;
@@ -189,6 +209,7 @@ export class ShadowRun {
       this.limit,
       cfg.timeoutMs,
       this.hasBody,
+      start.receivedAt,
       (o) => {
         mgr.inFlight--;
         this.shadowResult = o;
@@ -206,6 +227,7 @@ export class ShadowRun {
         this.limit,
         cfg.timeoutMs,
         false,
+        start.receivedAt,
         (o) => {
           mgr.inFlight--;
           this.twinResult = o;
@@ -354,7 +376,7 @@ export class ShadowManager {
       this.inFlight + 2 <= this.maxConcurrent() &&
       Math.random() < cfg.noise.sampleRate;
     stats.mirrored++;
-    return new ShadowRun(this, req, target, learn);
+    return new ShadowRun(this, { ...req, receivedAt: req.receivedAt ?? Date.now() }, target, learn);
   }
 
   /** A mirror abandoned after it started (its chunked body went over the limit). */
