@@ -10,6 +10,7 @@ import {
   StrapiBadResponseError,
   StrapiCircuitOpenError,
   StrapiForbiddenError,
+  StrapiHttpError,
   StrapiNotFoundError,
   StrapiRateLimitedError,
   StrapiTimeoutError,
@@ -19,7 +20,7 @@ import {
   type StrapiClient,
   type StrapiClientOptions,
 } from '../src/index.ts';
-import { type FakeGraphQL, startFakeGraphQL } from '../src/testing/index.ts';
+import { type FakeGraphQL, startFakeGraphQL, startFakeStrapi } from '../src/testing/index.ts';
 import { manualClock, TOKEN } from './helpers.ts';
 
 let fake: FakeGraphQL | undefined;
@@ -394,6 +395,45 @@ describe('GraphQL errors become the typed errors REST raises (fake GraphQL)', ()
     }
     expect(fake.calls).toBe(3);
     expect(strapi.status().breaker).toBe('closed');
+  });
+
+  it('no GraphQL endpoint (404) is a clear configuration error, never "not found" (fake Strapi without GraphQL)', async () => {
+    const strapi = await startFakeStrapi({ collections: { authors: [] } });
+    cleanups.push(() => strapi.close());
+    const client = createStrapiClient({ baseUrl: strapi.url, retry: { maxAttempts: 0 } });
+    clients.push(client);
+    const error = await client.graphql.query(AuthorWithArticles, vars).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StrapiHttpError);
+    expect(error).not.toBeInstanceOf(StrapiNotFoundError);
+    expect((error as Error).message).toContain('is the GraphQL plugin enabled');
+  });
+
+  it('REST and GraphQL on one fake Strapi share its faults and counters (fake Strapi: scripted GraphQL, 503)', async () => {
+    const strapi = await startFakeStrapi({
+      token: TOKEN,
+      collections: { authors: [{ documentId: 'author-ada', name: 'Ada' }] },
+      graphql: (request, store) => ({
+        body: {
+          data: {
+            authors: store
+              .documents('authors')
+              .filter(() => request.variables.slug === 'ada')
+              .map((a) => ({ __typename: 'Author', documentId: a.documentId, name: a.name, articles: [] })),
+          },
+        },
+      }),
+    });
+    cleanups.push(() => strapi.close());
+    const client = createStrapiClient({ baseUrl: strapi.url, token: TOKEN, retry: { maxAttempts: 0 } });
+    clients.push(client);
+    strapi.setFault({ kind: 'status', status: 503 }, 1);
+    await expect(client.graphql.query(AuthorWithArticles, vars)).rejects.toBeInstanceOf(
+      StrapiUnavailableError,
+    );
+    expect(await client.graphql.query(AuthorWithArticles, vars)).toEqual({
+      authors: [{ documentId: 'author-ada', name: 'Ada', articles: [] }],
+    });
+    expect(strapi.apiCalls).toBe(2);
   });
 
   it("Strapi's REST-style 401 (no or unknown token) → StrapiUnauthorizedError", async () => {

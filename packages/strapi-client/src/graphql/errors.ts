@@ -161,6 +161,13 @@ export function interpretGraphQL(operationName: string): (answer: TransportAnswe
       const partial = isRecord(body) && isRecord(body.data);
       throw graphqlErrorFrom(answer, operationName, errors, partial);
     }
+    if (answer.status === 404 || answer.status === 405) {
+      // The endpoint itself is missing, not a document: a configuration problem, never "gone".
+      throw new StrapiHttpError(
+        `Strapi has no GraphQL endpoint at ${answer.path} (${answer.status}): is the GraphQL plugin enabled there?`,
+        { status: answer.status, method: answer.method, path: answer.path },
+      );
+    }
     if (answer.status < 200 || answer.status >= 300) {
       throw errorFromResponse(answer.status, body, {
         method: answer.method,

@@ -40,6 +40,24 @@ export interface FakeStrapiOptions {
   unique?: Record<string, string[]>;
   /** Fixed port (to restart on the same one); 0 = ephemeral. */
   port?: number;
+  /**
+   * Answers `POST /graphql` (after faults, latency, hold and the token check, like every API
+   * request): the fake does not execute GraphQL, the test scripts the answer, e.g. from
+   * `fake.documents('authors')`. Unset: 404, as a Strapi without the GraphQL plugin.
+   */
+  graphql?: (
+    request: FakeStrapiGraphQLRequest,
+    fake: { documents(type: string): FakeDocument[] },
+  ) => {
+    status?: number;
+    body: unknown;
+  };
+}
+
+export interface FakeStrapiGraphQLRequest {
+  query: string;
+  variables: Record<string, unknown>;
+  operationName: string | undefined;
 }
 
 export interface FakeStrapi {
@@ -168,6 +186,22 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
     }
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
+  };
+
+  const handleGraphQL = (req: FakeStrapiRequest, res: ServerResponse) => {
+    if (!options.graphql) return send(res, 404, envelope(404, 'NotFoundError', 'Not Found'));
+    if (req.method !== 'POST')
+      return send(res, 405, envelope(405, 'MethodNotAllowedError', 'Method Not Allowed'));
+    const body = (req.body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
+    const answer = options.graphql(
+      {
+        query: typeof body.query === 'string' ? body.query : '',
+        variables: (body.variables ?? {}) as Record<string, unknown>,
+        operationName: typeof body.operationName === 'string' ? body.operationName : undefined,
+      },
+      { documents: (type) => collections.get(type) ?? [] },
+    );
+    return send(res, answer.status ?? 200, answer.body);
   };
 
   const handleApi = (req: FakeStrapiRequest, res: ServerResponse) => {
@@ -311,7 +345,8 @@ export async function startFakeStrapi(options: FakeStrapiOptions = {}): Promise<
       if (options.token && incoming.headers.authorization !== `Bearer ${options.token}`) {
         return send(res, 401, envelope(401, 'UnauthorizedError', 'Missing or invalid credentials'));
       }
-      handleApi(req, res);
+      if (req.path === '/graphql') handleGraphQL(req, res);
+      else handleApi(req, res);
     } finally {
       inFlight--;
     }

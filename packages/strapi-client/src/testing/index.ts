@@ -3,6 +3,7 @@ export {
   type FakeFault,
   type FakeStrapi,
   type FakeStrapiOptions,
+  type FakeStrapiGraphQLRequest,
   type FakeStrapiRequest,
   startFakeStrapi,
 } from './fake-strapi.ts';
