@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -71,6 +72,41 @@ export function parseCompose(text: string, env: Record<string, string | undefine
 
 export function loadCompose(path = join(REPO_ROOT, 'docker-compose.yml'), env = {}): LoadedCompose {
   return parseCompose(readFileSync(path, 'utf8'), env);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets: the compose file ships none; .env (from .env.example) provides them
+
+/** Variables the compose file requires (`${NAME:?…}` / `${NAME?…}`), in order of appearance. */
+export function requiredVariables(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):?\?/g)].map((m) => m[1] as string))];
+}
+
+/** The variables .env.example lists (`NAME=` lines, commented-out ones excluded), with their values. */
+export function envExample(root: string = REPO_ROOT): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(join(root, '.env.example'), 'utf8').split('\n')) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) out[match[1] as string] = match[2] as string;
+  }
+  return out;
+}
+
+/**
+ * A .env as a user fills it in from .env.example: a fresh random value for every variable (a
+ * user:password:name entry for AUTH_USERS, and that user for the load test).
+ */
+export function filledEnv(root: string = REPO_ROOT): Record<string, string> {
+  const secret = () => randomBytes(24).toString('base64url');
+  const env = Object.fromEntries(Object.keys(envExample(root)).map((name) => [name, secret()]));
+  const password = secret();
+  return {
+    ...env,
+    APP_KEYS: `${secret()},${secret()}`,
+    AUTH_USERS: `pilot:${password}:Pilot User`,
+    LOADTEST_USERNAME: 'pilot',
+    LOADTEST_PASSWORD: password,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ export interface Container {
   startupProbe?: unknown;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: { allowPrivilegeEscalation?: boolean; runAsNonRoot?: boolean };
-  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
+  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string; optional?: boolean } }>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
 }
 
@@ -59,8 +59,21 @@ export function podTemplate(object: K8sObject): PodTemplate | null {
   return (object.spec as { template: PodTemplate }).template;
 }
 
-/** Problems with the workloads: probes, resources, non-root, pinned images, Services that select pods. */
-export function workloadProblems(manifests: LoadedManifest[]): string[] {
+export interface WorkloadRules {
+  /**
+   * Secrets the operator creates before applying (never shipped, so applying never overwrites
+   * them): a workload may read them, and they must not be defined in the manifests.
+   */
+  externalSecrets?: string[];
+}
+
+/**
+ * Problems with the workloads: probes, resources, non-root, pinned images, Services that select
+ * pods, configuration they read that nobody defines (or an external Secret that is defined, or
+ * read as optional).
+ */
+export function workloadProblems(manifests: LoadedManifest[], rules: WorkloadRules = {}): string[] {
+  const external = new Set(rules.externalSecrets ?? []);
   const problems: string[] = [];
   const objects = manifests.map((m) => m.object);
   const templates = objects.flatMap((o) => {
@@ -101,6 +114,13 @@ export function workloadProblems(manifests: LoadedManifest[]): string[] {
       for (const ref of c.envFrom ?? []) {
         const name = ref.configMapRef?.name ?? ref.secretRef?.name;
         const kind = ref.configMapRef ? 'ConfigMap' : 'Secret';
+        if (kind === 'Secret' && name && external.has(name)) {
+          if (ref.secretRef?.optional)
+            problems.push(
+              `${id}/${c.name}: external Secret ${name} is optional (a pod would start without it)`,
+            );
+          continue;
+        }
         if (name && !objects.some((o) => o.kind === kind && o.metadata.name === name)) {
           problems.push(`${id}/${c.name}: envFrom ${kind} ${name} is not defined`);
         }
@@ -131,6 +151,12 @@ export function workloadProblems(manifests: LoadedManifest[]): string[] {
           `Service/${service.metadata.name}: targetPort ${String(target)} is not a container port`,
         );
     }
+  }
+  for (const name of external) {
+    if (objects.some((o) => o.kind === 'Secret' && o.metadata.name === name))
+      problems.push(
+        `Secret/${name}: created by the operator first, but defined here (applying would overwrite it)`,
+      );
   }
   return problems;
 }

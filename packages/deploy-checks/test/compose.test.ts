@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { parseTable, readEnv } from '@pilot/gateway';
-import { loadServiceConfig } from '@pilot/service-kit';
+import { type ConfigError, loadServiceConfig } from '@pilot/service-kit';
 import { describe, expect, it } from 'vitest';
 import {
   type ComposeFile,
@@ -16,16 +17,22 @@ import {
   checkScaling,
   composeProblems,
   environmentOf,
+  envExample,
+  filledEnv,
+  InterpolationError,
   loadCompose,
   parseCompose,
   publishedPorts,
   repoPath,
   replicasOf,
+  requiredVariables,
   SCALABLE_SERVICES,
   validateComposeSchema,
 } from '../src/index.ts';
 
-const compose = loadCompose();
+/** What a user's .env holds after filling in .env.example (fresh random secrets). */
+const dotEnv = filledEnv();
+const compose = loadCompose(undefined, dotEnv);
 const { raw, resolved } = compose;
 /** A deep copy of the resolved file to break in one place. */
 const mutate = (change: (c: ComposeFile) => void): ComposeFile => {
@@ -47,6 +54,7 @@ describe('docker-compose.yml against the Compose Specification schema', () => {
       GATEWAY_REPLICAS: '3',
       GATEWAY_PUBLISH: '9080',
       SMOKE: '1',
+      ...dotEnv,
     };
     const custom = loadCompose(undefined, env).resolved;
     expect(validateComposeSchema(custom)).toEqual([]);
@@ -307,22 +315,101 @@ describe('docker-compose.yml environment', () => {
     expect(urls).toEqual({ legacy: 'http://legacy:3001', modern: 'http://modern:3002' });
   });
 
-  it('lets the loadtest profile log in: the k6 catalogue user is one of the services demo users', () => {
+  it('lets the loadtest profile log in: k6 overrides the catalogue login with a user of AUTH_USERS', () => {
     const catalogue = JSON.parse(readFileSync(repoPath('load-tests/scenarios.json'), 'utf8')) as {
       vars: Record<string, string>;
     };
+    const k6 = env('k6');
+    // the k6 runner reads a catalogue var <name> from VAR_<name>
+    expect(Object.keys(catalogue.vars)).toEqual(expect.arrayContaining(['loginUsername', 'loginPassword']));
     for (const name of ['legacy', 'modern']) {
       const users = loadServiceConfig(env(name), { port: 0 }).AUTH_USERS;
       expect(users, name).toContainEqual(
-        expect.objectContaining({
-          username: catalogue.vars.loginUsername,
-          password: catalogue.vars.loginPassword,
-        }),
+        expect.objectContaining({ username: k6.VAR_loginUsername, password: k6.VAR_loginPassword }),
       );
     }
   });
 
   it('fails interpolation loudly on a malformed variable', () => {
     expect(() => parseCompose('services:\n  a:\n    image: "x:${TAG"\n')).toThrow(/unterminated/);
+  });
+});
+
+describe('docker-compose.yml ships no secret', () => {
+  const text = readFileSync(repoPath('docker-compose.yml'), 'utf8');
+  const required = requiredVariables(text);
+  const SECRETISH = /SECRET|TOKEN|PASSWORD|APP_KEYS|SALT|ENCRYPTION_KEY|AUTH_USERS/;
+
+  it('every credential of every service is required from .env, none has a default', () => {
+    const credentials = Object.entries(compose.raw.services).flatMap(([service, definition]) =>
+      Object.entries(environmentOf(definition))
+        .filter(([name]) => SECRETISH.test(name) && !name.startsWith('VAR_'))
+        .map(([name, value]) => ({ service, name, value })),
+    );
+    expect(credentials.length).toBeGreaterThan(15);
+    for (const { service, name, value } of credentials)
+      expect(value, `${service}.${name}`).toMatch(
+        /^\$\{[A-Z_]+:\?set [A-Z_]+ in \.env \(see \.env\.example\)\}$/,
+      );
+  });
+
+  it('without a .env it does not start, naming the missing variable', () => {
+    expect(() => loadCompose()).toThrow(InterpolationError);
+    for (const name of required) {
+      const { [name]: _removed, ...without } = dotEnv;
+      expect(() => loadCompose(undefined, without), name).toThrow(
+        new RegExp(`^${name}: set ${name} in \\.env`),
+      );
+      expect(() => loadCompose(undefined, { ...without, [name]: '' }), `${name} empty`).toThrow(
+        InterpolationError,
+      );
+    }
+  });
+
+  it('.env.example lists every required variable, with no value', () => {
+    const example = envExample();
+    expect(Object.keys(example)).toEqual(expect.arrayContaining(required));
+    for (const [name, value] of Object.entries(example)) expect(value, name).toBe('');
+  });
+
+  it('a .env holding the repository’s demo values: every service refuses to start, naming each variable', () => {
+    const demo = {
+      ...dotEnv,
+      JWT_SECRET: 'compose-demo-jwt-secret-change-me-0123456789abcdef',
+      STRAPI_READ_TOKEN: 'compose-read-token-0000000000000000000000000000000000',
+      STRAPI_WRITE_TOKEN: 'local-write-token-0000000000000000000000000000000000000000',
+      WEBHOOK_SECRET: 'compose-demo-webhook-secret-change-me',
+      AUTH_USERS: 'demo:demo-password:Demo User',
+      GATEWAY_ADMIN_TOKEN: 'compose-admin-token-change-me',
+      APP_KEYS: 'compose-app-key-1,compose-app-key-2',
+      ADMIN_JWT_SECRET: 'replace-me',
+    };
+    const withDemo = loadCompose(undefined, demo).resolved;
+    for (const name of ['legacy', 'modern']) {
+      let problems: string[] = [];
+      try {
+        loadServiceConfig(environmentOf(withDemo.services[name]!), { port: 0 });
+      } catch (error) {
+        problems = (error as ConfigError).problems;
+      }
+      expect(
+        problems.map((p) => p.split(':')[0]),
+        name,
+      ).toEqual(['JWT_SECRET', 'STRAPI_READ_TOKEN', 'STRAPI_WRITE_TOKEN', 'WEBHOOK_SECRET', 'AUTH_USERS']);
+    }
+    expect(() => readEnv(environmentOf(withDemo.services.gateway!))).toThrow(/GATEWAY_ADMIN_TOKEN/);
+    const settings = createRequire(import.meta.url)(repoPath('apps/cms/src/lib/settings.js')) as {
+      productionProblems(env: Record<string, string>): string[];
+    };
+    const cms = settings
+      .productionProblems(environmentOf(withDemo.services.cms!))
+      .map((p) => p.split(':')[0]);
+    expect(cms).toEqual([
+      'APP_KEYS',
+      'ADMIN_JWT_SECRET',
+      'STRAPI_READ_TOKEN',
+      'STRAPI_WRITE_TOKEN',
+      'WEBHOOK_SECRET',
+    ]);
   });
 });

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   type DockerfileRules,
-  listFiles,
+  filledEnv,
   lintDockerfile,
+  listFiles,
   loadCompose,
   parseDockerfile,
   pinnedPnpmVersion,
@@ -23,7 +24,7 @@ const dockerfiles = listFiles('docker', (name) => name.endsWith('Dockerfile'));
 
 describe('docker/*.Dockerfile', () => {
   it('are the ones docker-compose.yml builds', () => {
-    const { resolved } = loadCompose();
+    const { resolved } = loadCompose(undefined, filledEnv());
     const built = new Set(
       Object.values(resolved.services).flatMap((s) =>
         s.build && typeof s.build === 'object' ? [s.build.dockerfile!] : [],

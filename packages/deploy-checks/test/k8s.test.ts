@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -11,8 +11,13 @@ import {
 } from '../src/index.ts';
 
 const base = loadManifests('deploy/k8s').filter(
-  (m) => !m.file.startsWith('deploy/k8s/addons/') && !m.file.endsWith('kustomization.yaml'),
+  (m) =>
+    !m.file.startsWith('deploy/k8s/addons/') &&
+    !m.file.startsWith('deploy/k8s/overlays/') &&
+    !m.file.endsWith('kustomization.yaml'),
 );
+/** Created by the operator before applying; the base only reads it. */
+const EXTERNAL_SECRETS = ['pilot-secrets'];
 const addons = loadManifests('deploy/k8s/addons');
 const kustomization = parse(readRepoFile('deploy/k8s/kustomization.yaml')) as {
   kind: string;
@@ -62,12 +67,11 @@ describe('deploy/k8s manifests', () => {
     expect(kinds('cms')).toEqual(['Service', 'StatefulSet']);
     expect(find('Service', 'gateway-admin')).toBeDefined();
     expect(find('ConfigMap', 'pilot-env')).toBeDefined();
-    expect(find('Secret', 'pilot-secrets')).toBeDefined();
     expect(objects.filter((o) => o.kind === 'NetworkPolicy').length).toBeGreaterThan(0);
   });
 
   it('run every workload with probes, resources, non-root and pinned images; Services select them', () => {
-    expect(workloadProblems(base)).toEqual([]);
+    expect(workloadProblems(base, { externalSecrets: EXTERNAL_SECRETS })).toEqual([]);
   });
 
   it('puts the gateway behind a public Service and keeps the admin port internal', () => {
@@ -120,6 +124,65 @@ describe('deploy/k8s manifests', () => {
     expect(port('gateway')).toEqual([8080, 8081]);
     expect(port('cms')).toEqual([1337]);
     expect(port('redis')).toEqual([6379]);
+  });
+});
+
+describe('deploy/k8s secrets', () => {
+  const example = (file: string) =>
+    Object.fromEntries(
+      readFileSync(repoPath(file), 'utf8')
+        .split('\n')
+        .flatMap((line) => {
+          const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+          return match ? [[match[1] as string, match[2] as string]] : [];
+        }),
+    );
+
+  it('the base ships no Secret and no generator, so applying it never overwrites the one the operator made', () => {
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(readRepoFile('deploy/k8s/kustomization.yaml')).not.toMatch(/^secretGenerator:/m);
+    expect(JSON.stringify(objects)).not.toMatch(/replace-me|change-me/);
+    // a workload that still defined it would be reported too
+    const withSecret = [
+      ...base,
+      { file: 'x.yaml', object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pilot-secrets' } } },
+    ];
+    expect(workloadProblems(withSecret, { externalSecrets: EXTERNAL_SECRETS })).toEqual([
+      'Secret/pilot-secrets: created by the operator first, but defined here (applying would overwrite it)',
+    ]);
+  });
+
+  it('every workload reads pilot-secrets, and none starts without it', () => {
+    for (const name of ['legacy', 'modern', 'gateway', 'cms']) {
+      const workload = find('Deployment', name) ?? find('StatefulSet', name);
+      const refs = podTemplate(workload!)!.spec.containers[0]!.envFrom ?? [];
+      expect(refs.find((r) => r.secretRef)?.secretRef, name).toEqual({ name: 'pilot-secrets' });
+    }
+  });
+
+  it('the example overlay generates pilot-secrets from a local, ignored secrets.env whose keys are listed without values', () => {
+    const overlay = parse(readRepoFile('deploy/k8s/overlays/example-secrets/kustomization.yaml')) as {
+      resources: string[];
+      secretGenerator: Array<{ name: string; namespace: string; envs: string[] }>;
+    };
+    expect(overlay.resources).toEqual(['../..']);
+    expect(overlay.secretGenerator).toEqual([
+      { name: 'pilot-secrets', namespace: 'migration-pilot', envs: ['secrets.env'] },
+    ]);
+    expect(existsSync(repoPath('deploy/k8s/overlays/example-secrets/secrets.env'))).toBe(false);
+    expect(readRepoFile('.gitignore')).toContain('deploy/k8s/overlays/*/secrets.env');
+    const keys = example('deploy/k8s/overlays/example-secrets/secrets.env.example');
+    for (const [key, value] of Object.entries(keys)) expect(value, key).toBe('');
+    // every secret the compose stack requires for these services is a key of the Secret
+    expect(Object.keys(keys).sort()).toEqual(
+      Object.keys(example('.env.example'))
+        .filter((k) => !['GRAFANA_ADMIN_PASSWORD', 'LOADTEST_USERNAME', 'LOADTEST_PASSWORD'].includes(k))
+        .sort(),
+    );
+  });
+
+  it('pilot-env believes the gateway pods for the client address (TRUST_PROXY)', () => {
+    expect(find('ConfigMap', 'pilot-env')?.data?.TRUST_PROXY).toBe('loopback, uniquelocal');
   });
 });
 

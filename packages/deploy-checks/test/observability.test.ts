@@ -6,6 +6,7 @@ import {
   type Dashboard,
   dashboardExpressions,
   definedMetrics,
+  filledEnv,
   loadCompose,
   metricsInExpr,
   readRepoFile,
@@ -72,7 +73,7 @@ describe('Grafana dashboard', () => {
     ) as {
       providers: Array<{ options: { path: string } }>;
     };
-    const grafana = loadCompose().resolved.services.grafana!;
+    const grafana = loadCompose(undefined, filledEnv()).resolved.services.grafana!;
     const mount = (grafana.volumes ?? []).find(
       (v) => typeof v === 'string' && v.startsWith('./observability/grafana/dashboards:'),
     );
