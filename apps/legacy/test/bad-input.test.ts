@@ -393,7 +393,7 @@ describe('bad input always gets a 4xx envelope', () => {
     });
     expect(res.status).toBe(431);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(ErrorEnvelope.parse(JSON.parse(res.text)).error.code).toBe('REQUEST_HEADERS_TOO_LARGE');
+    expect(ErrorEnvelope.parse(JSON.parse(res.text)).error.code).toBe('HEADERS_TOO_LARGE');
     expect((await raw(app.url, { path: '/health' })).status).toBe(200);
   });
 

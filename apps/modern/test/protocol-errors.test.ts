@@ -95,7 +95,7 @@ const REFUSED: Array<{ name: string; bytes: string | Buffer; status: number; cod
     name: 'headers over LIMITS.maxHeaderBytes',
     bytes: `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(LIMITS.maxHeaderBytes + 1)}\r\n\r\n`,
     status: 431,
-    code: 'REQUEST_HEADERS_TOO_LARGE',
+    code: 'HEADERS_TOO_LARGE',
   },
   {
     name: 'CONNECT (not a proxy)',

@@ -12,7 +12,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
   REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time.' },
   EXPECTATION_FAILED: { status: 417, message: 'Only "Expect: 100-continue" is supported.' },
-  REQUEST_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   UNAUTHORIZED: { status: 401, message: 'Authentication is required.' },
   INVALID_CREDENTIALS: { status: 401, message: 'Username or password is wrong.' },
@@ -48,7 +48,7 @@ const CLIENT_ERROR_BY_STATUS: Record<number, ErrorCode> = {
   417: 'EXPECTATION_FAILED',
   422: 'VALIDATION_FAILED',
   429: 'RATE_LIMITED',
-  431: 'REQUEST_HEADERS_TOO_LARGE',
+  431: 'HEADERS_TOO_LARGE',
 };
 
 /**

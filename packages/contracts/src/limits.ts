@@ -9,7 +9,7 @@ export const LIMITS = {
   bodyLimitBytes: 16 * 1024,
   /** Path + query; longer → 414 URI_TOO_LONG. */
   maxUrlLength: 2048,
-  /** Node's --max-http-header-size default; larger → 431 REQUEST_HEADERS_TOO_LARGE. */
+  /** Node's --max-http-header-size default; larger → 431 HEADERS_TOO_LARGE (the gateway's code too). */
   maxHeaderBytes: 16 * 1024,
   /**
    * A request refused before its body was read (401, 413, 415…) keeps its connection: the rest

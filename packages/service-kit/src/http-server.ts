@@ -38,7 +38,7 @@ const ALLOWED_METHODS = 'GET, HEAD, POST';
 
 /** HTTP parser errors (llhttp's codes and Node's timeout) with an answer more precise than 400. */
 const PARSER_ERRORS: Record<string, ErrorCode> = {
-  HPE_HEADER_OVERFLOW: 'REQUEST_HEADERS_TOO_LARGE',
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
   HPE_CHUNK_EXTENSIONS_OVERFLOW: 'PAYLOAD_TOO_LARGE',
   ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
 };
