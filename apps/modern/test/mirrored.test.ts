@@ -75,19 +75,41 @@ describe.each(['legacy', 'modern'] as const)('%s: mirrored requests change nothi
   it('POST /subscribers still validates and still finds duplicates', async () => {
     const bad = await post(side().url, '/subscribers', { email: 'not-an-email' }, MIRROR);
     expect(bad.status).toBe(422);
+    const receivedAt = Date.now();
     const served = await post(side().url, '/subscribers', { email: `dup-${name}@example.com` });
     const servedBody = await served.json();
-    // the mirror of the same request, right after the served write: the same answer
-    const mirrored = await post(side().url, '/subscribers', { email: `dup-${name}@example.com` }, MIRROR);
+    // the mirror of the same request (received before the served write): the same answer
+    const mirrored = await post(
+      side().url,
+      '/subscribers',
+      { email: `dup-${name}@example.com` },
+      { ...MIRROR, [HEADERS.shadowAt]: String(receivedAt) },
+    );
     expect(mirrored.status).toBe(201);
     expect(await mirrored.json()).toEqual(servedBody);
+    // a later request for the same email (a double submit): mirrored, it is the 409 the served one gets
+    const later = await post(
+      side().url,
+      '/subscribers',
+      { email: `dup-${name}@example.com` },
+      { ...MIRROR, [HEADERS.shadowAt]: String(Date.now() + 1_000) },
+    );
+    expect(later.status).toBe(409);
     expect(side().content.subscribers).toHaveLength(1);
   });
 
   it('POST /auth/refresh answers like a rotation and leaves the family usable', async () => {
     const login = await post(side().url, '/auth/login', { username: 'demo', password: 'demo-password' });
     const { refreshToken } = await json<TokenPair>(login);
-    const mirrored = await post(side().url, '/auth/refresh', { refreshToken }, MIRROR);
+    const mirrored = await post(
+      side().url,
+      '/auth/refresh',
+      { refreshToken },
+      {
+        ...MIRROR,
+        [HEADERS.shadowAt]: String(Date.now()),
+      },
+    );
     expect(mirrored.status).toBe(200);
     const dry = await json<TokenPair>(mirrored);
     expect(dry).toMatchObject({ tokenType: 'Bearer', refreshToken: expect.any(String) });

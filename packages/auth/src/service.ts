@@ -20,12 +20,12 @@ export interface AuthServiceOptions {
   redis?: Redis | undefined;
   /** Redis key prefix, default `pilot:auth:`. */
   prefix?: string;
-  /** Clock in ms for the in-memory store and the dry-run grace (tests). */
+  /** Clock in ms for the in-memory store (tests). */
   now?: () => number;
   /** Overrides the refresh token store (tests, other backends). */
   store?: RefreshStore;
-  /** Dry-run refreshes treat a token rotated this recently as live (default 60 s). */
-  dryRunGraceMs?: number;
+  /** Tolerated clock difference between the gateway and the service in a dry run (ms, default 10). */
+  clockSkewMs?: number;
 }
 
 const ALGORITHM = 'HS256';
@@ -59,8 +59,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       ? createRedisRefreshStore(options.redis, options.prefix)
       : createMemoryRefreshStore(options.now ? { now: options.now } : {}));
 
-  const dryRunGraceMs = options.dryRunGraceMs ?? 60_000;
-  const clock = options.now ?? Date.now;
+  const clockSkewMs = options.clockSkewMs ?? 10;
   const dryRunKey = new Uint8Array(randomBytes(32));
 
   const byUsername = new Map(options.users.map((u) => [u.username, u]));
@@ -113,8 +112,11 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const next = `${familyId}.${randomId()}`;
       if (refreshOptions.dryRun) {
         const found = await storeCall(() => store.inspect(familyId, sha256(refreshToken)));
+        // rotated after the gateway received this request: by the served backend, for this request
+        const at = refreshOptions.requestedAt;
         const live =
-          found.status === 'ok' || (found.status === 'used' && clock() - found.usedAt <= dryRunGraceMs);
+          found.status === 'ok' ||
+          (found.status === 'used' && at !== undefined && found.usedAt >= at - clockSkewMs);
         if (found.status === 'used' && !live) throw new ApiError('REFRESH_TOKEN_REUSED');
         if (!live) throw new ApiError('INVALID_TOKEN');
         const user = byId.get(found.userId);

@@ -11,11 +11,15 @@ export interface AuthService {
    * Rotates the refresh token. With `dryRun` (a mirrored request): verifies it and answers as a
    * rotation would, but stores nothing: the family stays as it was, the refresh token in the
    * answer was never stored and its access token is signed with a throwaway key (same shape,
-   * never valid), so a dry run cannot mint a session. A token rotated within the last `dryRunGraceMs` still counts as live
-   * (the served backend usually rotates it just before the mirror arrives); an older reuse
-   * answers REFRESH_TOKEN_REUSED without revoking anything.
+   * never valid), so a dry run cannot mint a session. A token rotated at or after `requestedAt`
+   * (when the gateway received the mirrored request) was rotated by the served backend for this
+   * very request and counts as live; an earlier rotation is a reuse: REFRESH_TOKEN_REUSED,
+   * revoking nothing.
    */
-  refresh(refreshToken: string, options?: { dryRun?: boolean }): Promise<TokenPair>;
+  refresh(
+    refreshToken: string,
+    options?: { dryRun?: boolean; requestedAt?: number | undefined },
+  ): Promise<TokenPair>;
   /** Verifies an access token (the raw token, without "Bearer "). */
   verify(accessToken: string): Promise<Me>;
   close(): Promise<void>;

@@ -33,8 +33,8 @@ export interface MemoryContentOptions {
   health?: { strapi: 'up' | 'down'; redis: 'up' | 'down' | 'disabled' };
   /** Idempotency-Key outcomes (default: in this process). */
   idempotency?: IdempotencyStore;
-  /** A dry run treats a subscriber created this recently as the same request's write. Default 60 s. */
-  dryRunOwnWriteMs?: number;
+  /** Tolerated clock difference in a dry run (ms), as in the Strapi implementation. Default 10. */
+  clockSkewMs?: number;
 }
 
 export interface MemoryContent extends ContentRepository {
@@ -91,7 +91,7 @@ export function createMemoryContent(options: MemoryContentOptions = {}): MemoryC
   const bySlug = new Map(seed.articles.filter((a) => a.publishedAt !== null).map((a) => [a.slug, a]));
   const subscribers = new Map<string, Subscriber>();
   const idempotency = options.idempotency ?? createMemoryIdempotencyStore();
-  const ownWriteMs = options.dryRunOwnWriteMs ?? 60_000;
+  const clockSkewMs = options.clockSkewMs ?? 10;
   const invalidations: string[][] = [];
 
   const delay = () =>
@@ -180,7 +180,8 @@ export function createMemoryContent(options: MemoryContentOptions = {}): MemoryC
         if (record?.state === 'done' && record.fingerprint === fingerprint) return replay(record.outcome);
         const existing = subscribers.get(email);
         if (existing) {
-          if (Date.now() - Date.parse(existing.createdAt) <= ownWriteMs) return existing;
+          const at = createOptions.requestedAt;
+          if (at !== undefined && Date.parse(existing.createdAt) >= at - clockSkewMs) return existing;
           throw duplicate();
         }
         return { id: randomBytes(12).toString('hex'), email, name, createdAt: new Date().toISOString() };

@@ -14,6 +14,12 @@ export interface CreateSubscriberOptions {
   idempotencyKey?: string | undefined;
   /** Validate and answer as a create would, writing nothing. */
   dryRun?: boolean;
+  /**
+   * Dry run: when the mirrored request reached the gateway (ms). An entry with this email created
+   * at or after it is the served backend's write of the same request; without it, any existing
+   * entry is a duplicate.
+   */
+  requestedAt?: number | undefined;
 }
 
 /**

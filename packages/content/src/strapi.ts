@@ -44,8 +44,8 @@ export interface StrapiContentOptions {
    * these delays (ms) before answering. Default [0, 250, 1000, 2000].
    */
   unknownOutcomeChecksMs?: readonly number[];
-  /** A dry run treats a subscriber created this recently as the served backend's write of the same request. Default 60 s. */
-  dryRunOwnWriteMs?: number;
+  /** Tolerated clock difference between the gateway and Strapi in a dry run (ms). Default 10: hosts kept in step by NTP; a larger value would take a double submit within it for the same request. */
+  clockSkewMs?: number;
 }
 
 /** Strapi 5 documentIds: 24 lower-case letters and digits. */
@@ -187,7 +187,7 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
   const duplicate = () => new ApiError('CONFLICT', { message: DUPLICATE_SUBSCRIBER_MESSAGE });
   const idempotency = options.idempotency ?? createMemoryIdempotencyStore();
   const unknownChecks = options.unknownOutcomeChecksMs ?? [0, 250, 1000, 2000];
-  const ownWriteMs = options.dryRunOwnWriteMs ?? 60_000;
+  const clockSkewMs = options.clockSkewMs ?? 10;
 
   /** After an unknown outcome: did the write land? Looks a few times; null if it never shows. */
   async function landed(email: string): Promise<StoredSubscriber | null> {
@@ -234,12 +234,17 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
   }
 
   /**
-   * A mirrored request: the same reads and checks, no write. A subscriber with this email that
-   * was created in the last `dryRunOwnWriteMs` is the served backend's write of this very request
-   * (it answers first, the mirror comes right after): answered as created, with its id. An older
-   * one is a duplicate. None: answered as created, with an id that was never stored.
+   * A mirrored request: the same reads and checks, no write. A subscriber with this email created
+   * after the gateway received the request (`requestedAt`, less `clockSkewMs`) is the served
+   * backend's write of this very request: answered as created, with its id. An older one is a
+   * duplicate. None: answered as created, with an id that was never stored.
    */
-  async function dryRun(email: string, name: string | null, key: string | undefined): Promise<Subscriber> {
+  async function dryRun(
+    email: string,
+    name: string | null,
+    key: string | undefined,
+    requestedAt: number | undefined,
+  ): Promise<Subscriber> {
     if (key !== undefined) {
       const record = await idempotency.peek(key);
       if (record?.state === 'done' && record.fingerprint === fingerprintOf({ email, name })) {
@@ -248,7 +253,8 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
     }
     const existing = await mapStrapi(() => findSubscriber(email));
     if (existing) {
-      if (Date.now() - Date.parse(existing.createdAt) <= ownWriteMs) return toSubscriber(existing);
+      const own = requestedAt !== undefined && Date.parse(existing.createdAt) >= requestedAt - clockSkewMs;
+      if (own) return toSubscriber(existing);
       throw duplicate();
     }
     return { id: documentIdLike(), email, name, createdAt: new Date().toISOString() };
@@ -292,7 +298,7 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
       const email = input.email.toLowerCase();
       const name = input.name ?? null;
       const key = createOptions.idempotencyKey;
-      if (createOptions.dryRun) return dryRun(email, name, key);
+      if (createOptions.dryRun) return dryRun(email, name, key, createOptions.requestedAt);
       if (key === undefined) return create(email, name, false);
       return createOnce(idempotency, key, fingerprintOf({ email, name }), (adopt) =>
         create(email, name, adopt),

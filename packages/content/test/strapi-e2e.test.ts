@@ -177,7 +177,7 @@ async function startWriteDelayProxy(target: string) {
 describe('subscriber writes with an unknown outcome (real Strapi behind a delaying proxy)', () => {
   let proxy: Awaited<ReturnType<typeof startWriteDelayProxy>>;
   const opened: ContentRepository[] = [];
-  const through = (options: { unknownOutcomeChecksMs?: number[]; dryRunOwnWriteMs?: number } = {}) => {
+  const through = (options: { unknownOutcomeChecksMs?: number[] } = {}) => {
     const c = createStrapiContent({
       read: createStrapiClient({ baseUrl: proxy.url, token: cms.readToken, timeoutMs: 10_000 }),
       // a short write deadline: the proxy makes Strapi's answer miss it
@@ -253,14 +253,18 @@ describe('subscriber writes with an unknown outcome (real Strapi behind a delayi
     const dry = await content.createSubscriber({ email: 'dry-run@example.com' }, { dryRun: true });
     expect(dry).toMatchObject({ email: 'dry-run@example.com', id: expect.stringMatching(/^[a-z0-9]{24}$/) });
     expect(await stored('dry-run@example.com')).toHaveLength(0);
-    // the served backend's fresh write of the same request: the same answer, its id
+    // the served backend's write of the same request (received by the gateway before it): the same answer
+    const requestedAt = Date.now();
     const served = await content.createSubscriber({ email: 'dry-run@example.com' });
-    expect(await content.createSubscriber({ email: 'dry-run@example.com' }, { dryRun: true })).toEqual(
-      served,
-    );
-    // an older entry: a duplicate, as a real create would say
+    expect(
+      await content.createSubscriber({ email: 'dry-run@example.com' }, { dryRun: true, requestedAt }),
+    ).toEqual(served);
+    // an entry from before the request: a duplicate, as a real create would say
     await expect(
-      through({ dryRunOwnWriteMs: -1 }).createSubscriber({ email: 'dry-run@example.com' }, { dryRun: true }),
+      content.createSubscriber(
+        { email: 'dry-run@example.com' },
+        { dryRun: true, requestedAt: Date.now() + 1_000 },
+      ),
     ).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(await stored('dry-run@example.com')).toHaveLength(1);
   });

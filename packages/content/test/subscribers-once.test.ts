@@ -123,15 +123,24 @@ describe('dry run (a mirrored create)', () => {
     expect(content.subscribers).toHaveLength(0);
   });
 
-  it("answers the served backend's fresh write of the same request as created, with its id", async () => {
+  it("answers the served backend's write of the same request as created, with its id", async () => {
     const content = createMemoryContent();
+    // the gateway received the request, then the served backend stored it, then the mirror asks
+    const requestedAt = Date.now();
     const served = await content.createSubscriber({ email: 'pair@example.com' });
-    expect(await content.createSubscriber({ email: 'pair@example.com' }, { dryRun: true })).toEqual(served);
+    expect(
+      await content.createSubscriber({ email: 'pair@example.com' }, { dryRun: true, requestedAt }),
+    ).toEqual(served);
   });
 
-  it('an older subscriber is a duplicate, as for a real create', async () => {
-    const content = createMemoryContent({ dryRunOwnWriteMs: -1 });
+  it('a subscriber stored before the request is a duplicate, as for a real create (a double submit too)', async () => {
+    const content = createMemoryContent({ clockSkewMs: 0 });
     await content.createSubscriber({ email: 'old@example.com' });
+    const requestedAt = Date.now() + 1;
+    expect(
+      await failure(content.createSubscriber({ email: 'old@example.com' }, { dryRun: true, requestedAt })),
+    ).toMatchObject({ code: 'CONFLICT' });
+    // without the gateway's time, any existing entry is a duplicate
     expect(
       await failure(content.createSubscriber({ email: 'old@example.com' }, { dryRun: true })),
     ).toMatchObject({

@@ -44,13 +44,30 @@ export const HEADERS = {
    * nothing (no Strapi write, no token rotation, no event, no cache invalidation).
    */
   shadow: 'x-pilot-shadow',
+  /** With HEADERS.shadow: when the gateway received the request (ms since the epoch). */
+  shadowAt: 'x-pilot-shadow-at',
   /** A create runs at most once per key (POST /subscribers). */
   idempotencyKey: 'idempotency-key',
 } as const;
 
+type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
 /** The request was mirrored by the gateway (see HEADERS.shadow). */
-export function isMirrored(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+export function isMirrored(headers: RequestHeaders): boolean {
   return headers[HEADERS.shadow] === '1';
+}
+
+/**
+ * How a mirrored request is to be answered: as a dry run, with the time the gateway received it
+ * (so the served backend's write of the same request, made after it, is told from older ones);
+ * `{ dryRun: false }` for any other request.
+ */
+export function mirrorOf(headers: RequestHeaders): { dryRun: boolean; requestedAt?: number } {
+  if (!isMirrored(headers)) return { dryRun: false };
+  const at = headers[HEADERS.shadowAt];
+  return typeof at === 'string' && /^\d{1,15}$/.test(at)
+    ? { dryRun: true, requestedAt: Number(at) }
+    : { dryRun: true };
 }
 
 /**

@@ -24,7 +24,12 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export async function startSystem(): Promise<System> {
+export interface SystemOptions {
+  /** The gateway's route table (default: gateway/routes.yaml, the shipped one). */
+  routesFile?: string;
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch(() => undefined);
@@ -111,7 +116,7 @@ export async function startSystem(): Promise<System> {
     stops.push(() => modern.close());
 
     const gateway: GatewayHandle = await createGateway({
-      routesFile: join(import.meta.dirname, '../../../gateway/routes.yaml'),
+      routesFile: options.routesFile ?? join(import.meta.dirname, '../../../gateway/routes.yaml'),
       env: { LEGACY_URL: legacy.url, MODERN_URL: modernUrl },
       host: '127.0.0.1',
       port: 0,

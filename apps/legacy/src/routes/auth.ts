@@ -1,4 +1,4 @@
-import { isMirrored, routes } from '@pilot/contracts';
+import { mirrorOf, routes } from '@pilot/contracts';
 import { loginLimiterFor } from '@pilot/service-kit';
 import { Router } from 'express';
 import type { AppDeps } from '../deps.ts';
@@ -28,11 +28,7 @@ export function authRouter({ auth, config, loginLimiter = loginLimiterFor(config
     const checked = validateRequest(routes.refresh, req);
     if (!checked.ok) return sendError(res, checked.error);
     // a mirrored refresh verifies and answers, rotating and revoking nothing
-    sendJson(
-      res,
-      200,
-      await auth.refresh(checked.value.body.refreshToken, { dryRun: isMirrored(req.headers) }),
-    );
+    sendJson(res, 200, await auth.refresh(checked.value.body.refreshToken, mirrorOf(req.headers)));
   });
 
   return router;

@@ -1,4 +1,4 @@
-import { HEADERS, isMirrored, routes } from '@pilot/contracts';
+import { HEADERS, mirrorOf, routes } from '@pilot/contracts';
 import { parseIdempotencyKey } from '@pilot/content';
 import { Router } from 'express';
 import type { AppDeps } from '../deps.ts';
@@ -18,7 +18,7 @@ export function subscribersRouter({ content }: AppDeps): Router {
     if (!checked.ok) return sendError(res, checked.error);
     const subscriber = await content.createSubscriber(checked.value.body, {
       idempotencyKey: parseIdempotencyKey(req.headers[HEADERS.idempotencyKey]),
-      dryRun: isMirrored(req.headers),
+      ...mirrorOf(req.headers),
     });
     sendJson(res, 201, { data: subscriber });
   });

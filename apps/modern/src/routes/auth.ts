@@ -1,4 +1,4 @@
-import { isMirrored, routes } from '@pilot/contracts';
+import { mirrorOf, routes } from '@pilot/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { schemaFor } from '../lib/route-schema.ts';
 
@@ -20,7 +20,7 @@ const auth: FastifyPluginAsyncZod = async (fastify) => {
 
   // a mirrored refresh verifies and answers, rotating and revoking nothing
   fastify.post(routes.refresh.path, { schema: schemaFor(routes.refresh) }, async (request) =>
-    authService.refresh(request.body.refreshToken, { dryRun: isMirrored(request.headers) }),
+    authService.refresh(request.body.refreshToken, mirrorOf(request.headers)),
   );
 };
 

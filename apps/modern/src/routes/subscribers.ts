@@ -1,4 +1,4 @@
-import { HEADERS, isMirrored, routes } from '@pilot/contracts';
+import { HEADERS, mirrorOf, routes } from '@pilot/contracts';
 import { parseIdempotencyKey } from '@pilot/content';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -30,7 +30,7 @@ const subscribers: FastifyPluginAsyncZod = async (fastify) => {
     async (request, reply) => {
       const subscriber = await content.createSubscriber(request.body, {
         idempotencyKey: parseIdempotencyKey(request.headers[HEADERS.idempotencyKey]),
-        dryRun: isMirrored(request.headers),
+        ...mirrorOf(request.headers),
       });
       return reply.code(201).send({ data: subscriber });
     },
