@@ -476,10 +476,12 @@
         const m = document.querySelector(`[data-cell="mismatch"][data-route="${CSS.escape(r.id)}"]`);
         if (m) {
           const s = r.shadow;
-          const compared = s.matched + s.mismatched;
-          m.textContent = `mismatch ${compared ? pct(s.mismatchRate) : '–'} (${s.mismatched}/${compared} compared, ${s.errors} errors, ${s.dropped} dropped)`;
+          const i = s.mismatchRateInterval;
+          const range = s.compared ? ` [${pct(i.lower)}–${pct(i.upper)}]` : '';
+          m.textContent = `mismatch ${s.compared ? pct(s.mismatchRate) : '–'}${range} (${s.mismatched}/${s.compared} compared, ${s.notCompared} not compared, ${s.dropped} dropped)`;
           m.classList.toggle('bad', s.mismatched > 0);
         }
+        applyShadowStats(r.id, r.shadow);
       }
     }
     renderBackends(stats.backends);
@@ -786,6 +788,354 @@
     }
   }
 
+  // ------------------------------------------------------------------ shadow comparisons
+
+  const REASONS = {
+    too_large: 'too large',
+    not_json: 'not JSON',
+    streaming: 'a stream',
+    shadow_error: 'shadow error',
+    shadow_timeout: 'shadow timeout',
+    primary_error: 'served error',
+    learning_noise: 'learning noise',
+  };
+
+  function rateText(s) {
+    if (!s?.compared) return 'nothing compared yet';
+    const i = s.mismatchRateInterval;
+    return `${pct(s.mismatchRate)} (95% interval ${pct(i.lower)}–${pct(i.upper)}; ${s.mismatched} of ${s.compared} compared)`;
+  }
+
+  function notComparedText(s) {
+    if (!s) return '–';
+    const parts = Object.entries(s.notComparedBy || {})
+      .filter(([, n]) => n > 0)
+      .map(([reason, n]) => `${REASONS[reason] || reason} ${n}`);
+    return parts.length ? `${s.notCompared} (${parts.join(', ')})` : '0';
+  }
+
+  function preview(v) {
+    if (v === undefined) return '(absent)';
+    const t = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+    return t.length > 80 ? `${t.slice(0, 80)}…` : t;
+  }
+
+  /** Live numbers of a card (every poll, from /admin/stats). */
+  function applyShadowStats(routeId, s) {
+    const card = document.querySelector(`[data-shadow="${CSS.escape(routeId)}"]`);
+    if (!card || !s) return;
+    const cell = (name) => card.querySelector(`[data-shadow-cell="${name}"]`);
+    cell('rate').textContent = rateText(s);
+    cell('rate').classList.toggle('bad', s.mismatched > 0);
+    cell('counts').textContent = `${s.matched} / ${s.mismatched}`;
+    cell('not-compared').textContent = notComparedText(s);
+    cell('dropped').textContent = String(s.dropped);
+    cell('since').textContent = time(s.since);
+  }
+
+  function shadowCard(route, diff, noise) {
+    const id = route.id;
+    const meta = el(
+      'dl',
+      { class: 'meta' },
+      el(
+        'div',
+        {},
+        el('dt', { text: 'Mismatch rate' }),
+        el('dd', { 'data-shadow-cell': 'rate', text: rateText(route) }),
+      ),
+      el(
+        'div',
+        {},
+        el('dt', { text: 'Matched / mismatched' }),
+        el('dd', { 'data-shadow-cell': 'counts', text: '–' }),
+      ),
+      el(
+        'div',
+        {},
+        el('dt', { text: 'Not compared' }),
+        el('dd', { 'data-shadow-cell': 'not-compared', text: '–' }),
+      ),
+      el('div', {}, el('dt', { text: 'Dropped' }), el('dd', { 'data-shadow-cell': 'dropped', text: '–' })),
+      el(
+        'div',
+        {},
+        el('dt', { text: 'Counting since' }),
+        el('dd', { 'data-shadow-cell': 'since', text: '–' }),
+      ),
+    );
+
+    const paths = diff?.paths || [];
+    const fields = el(
+      'table',
+      { class: 'grid shadow-fields' },
+      el('caption', { class: 'visually-hidden', text: `Fields that differ most on ${id}` }),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          el('th', { scope: 'col', text: 'JSON path' }),
+          el('th', { scope: 'col', class: 'num', text: 'Pairs' }),
+          el('th', { scope: 'col', class: 'num', text: 'Share' }),
+          el('th', { scope: 'col', text: 'Example' }),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        paths.length
+          ? paths.map((p) =>
+              el(
+                'tr',
+                { 'data-path': p.path },
+                el('th', { scope: 'row' }, el('code', { text: p.path })),
+                el('td', { class: 'num', text: String(p.count) }),
+                el('td', { class: 'num', text: pct(p.share) }),
+                el(
+                  'td',
+                  { class: 'example' },
+                  el('code', { text: p.example.field }),
+                  `: ${preview(p.example.primary)} → ${preview(p.example.shadow)} `,
+                  p.example.sampleId
+                    ? el('a', {
+                        href: `#samples=${encodeURIComponent(id)}/${encodeURIComponent(p.example.sampleId)}`,
+                        text: `${p.example.method} ${p.example.path}`,
+                      })
+                    : `${p.example.method} ${p.example.path}`,
+                ),
+              ),
+            )
+          : el('tr', {}, el('td', { colspan: 4, class: 'empty', text: 'No field has differed.' })),
+      ),
+    );
+    const statuses = diff?.statuses || [];
+    const statusLine = el(
+      'p',
+      { class: 'shadow-statuses' },
+      'Status codes that differ: ',
+      statuses.length ? statuses.map((x) => `${x.primary} → ${x.shadow} × ${x.count}`).join(', ') : 'none',
+    );
+
+    const n = noise?.noise;
+    const noiseRows = (n?.paths || []).map((p) =>
+      el(
+        'tr',
+        { class: `noise-${p.state}`, 'data-noise-path': p.path },
+        el('th', { scope: 'row' }, el('code', { text: p.path })),
+        el('td', { class: 'num', text: String(p.pairs) }),
+        el('td', { text: p.state }),
+        el(
+          'td',
+          {},
+          ['pin', 'reject', 'forget']
+            .filter(
+              (verb) =>
+                !(verb === 'pin' && p.state === 'pinned') && !(verb === 'reject' && p.state === 'rejected'),
+            )
+            .map((verb) =>
+              el('button', {
+                type: 'button',
+                'data-noise-command': verb,
+                text: verb[0].toUpperCase() + verb.slice(1),
+                'aria-label': `${verb} ${p.path} on ${id}`,
+                onclick: () => noiseAct(id, verb, p.path),
+              }),
+            ),
+        ),
+      ),
+    );
+    const noiseTable = el(
+      'table',
+      { class: 'grid shadow-noise' },
+      el('caption', { class: 'visually-hidden', text: `Learned noise of ${id}` }),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          el('th', { scope: 'col', text: 'JSON path' }),
+          el('th', { scope: 'col', class: 'num', text: 'Pairs that taught it' }),
+          el('th', { scope: 'col', text: 'State' }),
+          el('th', { scope: 'col', text: 'Actions' }),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        noiseRows.length
+          ? noiseRows
+          : el('tr', {}, el('td', { colspan: 4, class: 'empty', text: 'No noise learned or pinned.' })),
+      ),
+    );
+    const pinId = `pin-${id}`;
+    const pinForm = el(
+      'form',
+      {
+        class: 'shadow-actions',
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          const input = document.getElementById(pinId);
+          if (input.value.trim()) noiseAct(id, 'pin', input.value.trim());
+        },
+      },
+      el('label', { for: pinId, text: 'Pin a path as noise' }),
+      el('input', {
+        id: pinId,
+        type: 'text',
+        maxlength: 500,
+        placeholder: 'meta.requestId',
+        spellcheck: 'false',
+      }),
+      el('button', { type: 'submit', text: 'Pin' }),
+    );
+    const noiseSummary = n
+      ? `${n.mode === 'learn' ? `learning from ${pct(n.sampleRate)} of safe requests` : 'not learning'} · ${n.pairs} pairs compared${n.mode === 'learn' ? (n.warmedUp ? '' : ` (warming up: ${n.pairs}/${n.warmupPairs})`) : ''} · ${n.activePaths} paths in force`
+      : '–';
+
+    const actions = el(
+      'div',
+      { class: 'shadow-actions' },
+      el('a', { href: `#samples=${encodeURIComponent(id)}`, text: 'Mismatch samples' }),
+      el('button', {
+        type: 'button',
+        'data-shadow-command': 'download',
+        text: 'Download samples (JSON Lines)',
+        onclick: () => downloadSamples(id),
+      }),
+      el('button', {
+        type: 'button',
+        'data-shadow-command': 'reset',
+        text: 'Reset numbers',
+        onclick: () =>
+          shadowAct(
+            `Reset the shadow numbers of ${id}`,
+            `Counts, ranked fields and samples of ${id} start again from zero (learned noise stays).`,
+            `/admin/routes/${encodeURIComponent(id)}/shadow/reset`,
+            undefined,
+          ),
+      }),
+    );
+
+    return el(
+      'article',
+      { class: 'shadow-card', 'data-shadow': id, 'aria-labelledby': `shadow-card-${id}` },
+      el(
+        'h3',
+        { id: `shadow-card-${id}` },
+        `${id} `,
+        el('span', { class: 'hint', text: `shadow → ${route.backend}${route.paused ? ' (paused)' : ''}` }),
+      ),
+      meta,
+      el('h4', { text: 'Fields that differ most' }),
+      fields,
+      statusLine,
+      el('h4', { text: 'Learned noise' }),
+      el('p', { class: 'hint', 'data-shadow-cell': 'noise-summary', text: noiseSummary }),
+      noiseTable,
+      pinForm,
+      actions,
+    );
+  }
+
+  async function loadShadows() {
+    const { routes } = await api('GET', '/admin/shadow');
+    $('shadows').hidden = routes.length === 0;
+    const parts = await Promise.all(
+      routes.map(async (r) => {
+        const base = `/admin/routes/${encodeURIComponent(r.id)}/shadow`;
+        const [diff, noise] = await Promise.all([
+          api('GET', `${base}/differences`),
+          api('GET', `${base}/noise`),
+        ]);
+        return shadowCard(r, diff, noise);
+      }),
+    );
+    // rebuilt every few polls: keep the keyboard focus where it was
+    const active = document.activeElement;
+    const card = active?.closest?.('[data-shadow]')?.dataset.shadow;
+    const focusKey = active?.id || active?.dataset?.noiseCommand || active?.dataset?.shadowCommand;
+    const focusPath = active?.closest?.('[data-noise-path]')?.dataset.noisePath;
+    const typed = card ? document.getElementById(`pin-${card}`)?.value : undefined;
+    $('shadow-list').replaceChildren(...parts);
+    for (const r of routes) applyShadowStats(r.id, r);
+    if (card) {
+      const scope = document.querySelector(`[data-shadow="${CSS.escape(card)}"]`);
+      const pin = document.getElementById(`pin-${card}`);
+      if (pin && typed) pin.value = typed;
+      let again = null;
+      if (active.id) again = document.getElementById(active.id);
+      else if (focusPath)
+        again = scope?.querySelector(
+          `[data-noise-path="${CSS.escape(focusPath)}"] [data-noise-command="${focusKey}"]`,
+        );
+      else if (focusKey) again = scope?.querySelector(`[data-shadow-command="${focusKey}"]`);
+      again?.focus();
+    }
+  }
+
+  async function shadowAct(title, text, path, body) {
+    if (state.busy) return;
+    if (!(await confirmStep(title, text))) {
+      announce(`${title}: cancelled.`);
+      return;
+    }
+    state.busy = true;
+    document.body.setAttribute('aria-busy', 'true');
+    try {
+      await api('POST', path, body);
+      state.actionError = '';
+      announce(`${title}: done.`);
+      state.ticks = 0;
+    } catch (error) {
+      state.actionError = `${title} refused: ${error.message}`;
+    } finally {
+      state.busy = false;
+      document.body.removeAttribute('aria-busy');
+      renderError();
+      tick();
+    }
+  }
+
+  function noiseAct(routeId, verb, path) {
+    const what = {
+      pin: `${path} will always be left out of ${routeId}'s comparison.`,
+      reject: `${path} will always be compared on ${routeId}, however often it was learned as noise.`,
+      forget: `What was learned and decided about ${path} on ${routeId} is dropped.`,
+    }[verb];
+    const label = verb[0].toUpperCase() + verb.slice(1);
+    return shadowAct(
+      `${label} ${path} on ${routeId}`,
+      what,
+      `/admin/routes/${encodeURIComponent(routeId)}/shadow/noise/${verb}`,
+      { path },
+    );
+  }
+
+  async function downloadSamples(routeId) {
+    try {
+      const headers = {};
+      if (state.token) headers.authorization = `Bearer ${state.token}`;
+      const res = await fetch(`/admin/shadow/samples.jsonl?route=${encodeURIComponent(routeId)}`, {
+        headers,
+        cache: 'no-store',
+      });
+      if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+      const url = URL.createObjectURL(await res.blob());
+      const a = el('a', { href: url, download: `shadow-samples-${routeId}.jsonl` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      announce(`Samples of ${routeId} downloaded.`);
+    } catch (error) {
+      state.actionError = `Download of ${routeId}'s samples failed: ${error.message}`;
+      renderError();
+    }
+  }
+
   // ------------------------------------------------------------------ polling
 
   async function loadTable(quiet) {
@@ -824,7 +1174,7 @@
       const stats = await api('GET', `/admin/stats?window=${state.windowS}`);
       // the table changed (a reload, or an admin change on any instance): fetch it again
       if (!state.table || stats.tableVersion !== state.table.version) await loadTable();
-      if (state.ticks % SLOW_EVERY === 0) await Promise.all([loadAudit(), loadCache()]);
+      if (state.ticks % SLOW_EVERY === 0) await Promise.all([loadAudit(), loadCache(), loadShadows()]);
       await loadRollouts();
       state.pollError = '';
       renderMeta();
