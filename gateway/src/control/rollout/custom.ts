@@ -1,3 +1,4 @@
+/// <reference path="./prometheus-text.d.ts" />
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import type { CustomReading } from './gates.ts';
 import type { CustomGateConfig } from './schema.ts';
