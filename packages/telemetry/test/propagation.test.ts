@@ -1,0 +1,88 @@
+import { context, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { exemplarLabels, incomingContext, injectHeaders } from '../src/index.ts';
+import { startTestTracing, type TestTracing } from '../src/testing.ts';
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CALLER = '00f067aa0ba902b7';
+const sampledHeader = { traceparent: `00-${TRACE}-${CALLER}-01`, tracestate: 'vendor=abc' };
+const unsampledHeader = { traceparent: `00-${TRACE}-${CALLER}-00` };
+
+let tracing: TestTracing | undefined;
+afterEach(async () => {
+  await tracing?.shutdown();
+  tracing = undefined;
+});
+
+function serverSpan(headers: Record<string, string>, mode: 'trust' | 'continue' | 'restart') {
+  const { parent, links } = incomingContext(headers, mode);
+  return trace.getTracer('t').startSpan('server', { kind: SpanKind.SERVER, links }, parent);
+}
+
+describe('incoming trace context', () => {
+  it('trust: continues the caller’s trace and honours its sampled flag', () => {
+    tracing = startTestTracing({ env: { OTEL_TRACES_SAMPLER: 'parentbased_always_off' } });
+    const span = serverSpan(sampledHeader, 'trust');
+    expect(span.spanContext().traceId).toBe(TRACE);
+    expect(span.isRecording()).toBe(true); // the caller said sampled; our root rule (off) is not asked
+    expect(span.spanContext().traceState?.get('vendor')).toBe('abc');
+    expect(serverSpan(unsampledHeader, 'trust').isRecording()).toBe(false);
+  });
+
+  it('continue: keeps the trace id but samples by our own rule, whatever the caller’s flag says', () => {
+    tracing = startTestTracing({
+      env: { OTEL_TRACES_SAMPLER: 'parentbased_always_off', TRACING_INCOMING: 'continue' },
+    });
+    const forced = serverSpan(sampledHeader, 'continue');
+    expect(forced.spanContext().traceId).toBe(TRACE);
+    expect(forced.isRecording()).toBe(false);
+  });
+
+  it('continue with the always-on root samples a caller that said "not sampled"', async () => {
+    tracing = startTestTracing({ env: { TRACING_INCOMING: 'continue' } });
+    const span = serverSpan(unsampledHeader, 'continue');
+    expect(span.isRecording()).toBe(true);
+    expect(span.spanContext().traceId).toBe(TRACE);
+  });
+
+  it('restart: a new trace linked to the caller’s span', () => {
+    tracing = startTestTracing({ env: { TRACING_INCOMING: 'restart' } });
+    const span = serverSpan(sampledHeader, 'restart');
+    span.end();
+    const [done] = tracing.spans();
+    expect(done!.spanContext().traceId).not.toBe(TRACE);
+    expect(done!.parentSpanContext).toBeUndefined();
+    expect(done!.links[0]?.context).toMatchObject({ traceId: TRACE, spanId: CALLER });
+  });
+
+  it('no traceparent: a new root trace', () => {
+    tracing = startTestTracing();
+    const span = serverSpan({}, 'continue');
+    expect(span.isRecording()).toBe(true);
+    expect(span.spanContext().traceId).not.toBe(TRACE);
+  });
+});
+
+describe('outgoing headers', () => {
+  it('replace the caller’s traceparent with the span’s own, sampled flag included', () => {
+    tracing = startTestTracing({
+      env: { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' },
+    });
+    const headers: Record<string, string> = { ...sampledHeader };
+    const span = serverSpan(headers, 'trust');
+    injectHeaders(span, headers);
+    const sc = span.spanContext();
+    expect(headers.traceparent).toBe(`00-${sc.traceId}-${sc.spanId}-00`);
+    expect(sc.traceFlags & TraceFlags.SAMPLED).toBe(0);
+  });
+
+  it('exemplar labels name sampled traces only', () => {
+    tracing = startTestTracing();
+    const span = trace.getTracer('t').startSpan('x');
+    expect(exemplarLabels(span)).toEqual({ trace_id: span.spanContext().traceId });
+    context.with(trace.setSpan(context.active(), span), () => {
+      expect(exemplarLabels()).toEqual({ trace_id: span.spanContext().traceId });
+    });
+    expect(exemplarLabels(trace.wrapSpanContext({ ...span.spanContext(), traceFlags: 0 }))).toBeUndefined();
+  });
+});
