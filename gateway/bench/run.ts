@@ -9,17 +9,23 @@ import autocannon from 'autocannon';
  * own process on 127.0.0.1; each measurement is bounded in time (BENCH_SECONDS, default 3), in
  * BENCH_ROUNDS (default 3) interleaved rounds whose medians are reported.
  *
+ * The shadow's cost is measured in the same run: the served route's throughput and p99 with
+ * shadowing off and on (every GET mirrored to a second backend process and compared), both
+ * gateways with the access log off. Targets: throughput drop ≤ 25%, p99 growth ≤ 10%.
+ * BENCH_ONLY=shadow runs just that pair.
+ *
  *   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 pnpm --filter @pilot/gateway bench
  */
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const only = process.env.BENCH_ONLY;
 const serversFile = fileURLToPath(new URL('./servers.ts', import.meta.url));
 const children: ChildProcess[] = [];
 
-function spawn(role: string, target?: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(serversFile, target ? [role, target] : [role], {
+function spawn(role: string, ...targets: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(serversFile, [role, ...targets], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   children.push(child);
@@ -75,6 +81,23 @@ async function measure(name: string, url: string, child: ChildProcess): Promise<
   };
 }
 
+function shadowNumbers(
+  child: ChildProcess,
+): Promise<
+  Record<string, { mirrored: number; matched: number; mismatched: number; dropped: Record<string, number> }>
+> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const s = String(m);
+      if (!s.startsWith('shadow ')) return;
+      child.off('message', on);
+      resolve(JSON.parse(s.slice(7)));
+    };
+    child.on('message', on);
+    child.send('shadow');
+  });
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 try {
@@ -83,13 +106,26 @@ try {
   const participants = [
     { role: 'backend', label: 'backend directly', url: backend.url, child: backend.child },
   ];
-  for (const [role, label] of [
-    ['bare-hpm', 'bare http-proxy-middleware (node:http)'],
-    ['fastify-http-proxy', 'bare @fastify/http-proxy (undici)'],
-    ['gateway-no-log', 'gateway, access log off'],
-    ['gateway', 'gateway, full (access log on)'],
-  ] as const) {
+  const main =
+    only === 'shadow'
+      ? []
+      : ([
+          ['bare-hpm', 'bare http-proxy-middleware (node:http)'],
+          ['fastify-http-proxy', 'bare @fastify/http-proxy (undici)'],
+          ['gateway-no-log', 'gateway, access log off'],
+          ['gateway', 'gateway, full (access log on)'],
+        ] as const);
+  for (const [role, label] of main) {
     const p = await spawn(role, backend.url);
+    participants.push({ role, label, url: p.url, child: p.child });
+  }
+  // the shadow target is a backend of its own, as a real second service would be
+  const shadowTarget = await spawn('backend');
+  for (const [role, label] of [
+    ['gateway-shadow-off', 'gateway, shadow off (log off)'],
+    ['gateway-shadow-on', 'gateway, shadow on (log off)'],
+  ] as const) {
+    const p = await spawn(role, backend.url, shadowTarget.url);
     participants.push({ role, label, url: p.url, child: p.child });
   }
   // interleaved rounds, median of each: a busy machine's noise hits everyone alike
@@ -111,9 +147,10 @@ try {
       cpuUs: median(list.map((r) => r.cpuUs)),
     };
   });
+  const byRole = (role: string) => rows[participants.findIndex((p) => p.role === role)];
   const direct = rows[0]!;
-  const hpm = rows[1]!;
-  const fst = rows[2]!;
+  const hpm = byRole('bare-hpm') ?? direct;
+  const fst = byRole('fastify-http-proxy') ?? direct;
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   console.log(
     `\n${rounds} interleaved rounds × ${seconds}s per participant (medians), ${connections} connections, GET ${path}, node ${process.version}\n`,
@@ -130,10 +167,27 @@ try {
     "\nCPU µs/req is the participant's own CPU time per request (that process only): on a busy machine\n" +
       'it is the steadier comparison (req/s assumes the cores are free; lower CPU ×hpm is better).',
   );
-  const gw = rows[rows.length - 1]!;
+  const gw = byRole('gateway');
+  if (gw) {
+    console.log(
+      `\ngateway: ${(gw.rps / direct.rps).toFixed(3)}× the backend alone, ${(gw.rps / hpm.rps).toFixed(2)}× bare http-proxy-middleware (target ≥ 0.9), ${(gw.rps / fst.rps).toFixed(2)}× bare @fastify/http-proxy (stretch ≥ 1.0); adds ${gw.p50 - direct.p50} ms p50, ${gw.p99 - direct.p99} ms p99; CPU per request ${(gw.cpuUs / hpm.cpuUs).toFixed(2)}× bare http-proxy-middleware`,
+    );
+  }
+  const off = byRole('gateway-shadow-off')!;
+  const on = byRole('gateway-shadow-on')!;
+  const onChild = participants.find((p) => p.role === 'gateway-shadow-on')!.child;
+  const served = (await shadowNumbers(onChild)).served;
+  const drop = 1 - on.rps / off.rps;
+  const growth = on.p99 / Math.max(off.p99, 0.001) - 1;
   console.log(
-    `\ngateway: ${(gw.rps / direct.rps).toFixed(3)}× the backend alone, ${(gw.rps / hpm.rps).toFixed(2)}× bare http-proxy-middleware (target ≥ 0.9), ${(gw.rps / fst.rps).toFixed(2)}× bare @fastify/http-proxy (stretch ≥ 1.0); adds ${gw.p50 - direct.p50} ms p50, ${gw.p99 - direct.p99} ms p99; CPU per request ${(gw.cpuUs / hpm.cpuUs).toFixed(2)}× bare http-proxy-middleware`,
+    `\nshadow cost on the served route: throughput ${Math.round(off.rps)} → ${Math.round(on.rps)} req/s (drop ${(drop * 100).toFixed(1)}%, target ≤ 25%: ${drop <= 0.25 ? 'met' : 'NOT met'}), p99 ${off.p99} → ${on.p99} ms (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%, target ≤ 10%: ${growth <= 0.1 ? 'met' : 'NOT met'}); CPU per request ${off.cpuUs.toFixed(1)} → ${on.cpuUs.toFixed(1)} µs (the gateway's own process)`,
   );
+  if (served) {
+    const dropped = Object.values(served.dropped).reduce((a, b) => a + b, 0);
+    console.log(
+      `mirrors over the whole run: ${served.mirrored} mirrored (${served.matched} matched, ${served.mismatched} mismatched), ${dropped} dropped at the in-flight limit (never queued: the client never waits for a mirror)`,
+    );
+  }
 } finally {
   for (const c of children) c.kill('SIGTERM');
 }

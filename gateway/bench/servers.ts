@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
  * One bench participant per process, so the load generator, the proxy under test and the
  * backend do not share an event loop. Started by run.ts; answers `ready <port>` over IPC.
  */
-const [role, target] = process.argv.slice(2);
+const [role, target, shadowTarget] = process.argv.slice(2);
+let gateway: import('../src/index.ts').GatewayHandle | undefined;
 const body = JSON.stringify({ data: { slug: 'hello-world', title: 'Hello, world' }, meta: {} });
 
 async function listen(server: http.Server): Promise<number> {
@@ -56,6 +57,42 @@ async function start(): Promise<number> {
       const { port } = await gw.listen();
       return port;
     }
+    case 'gateway-shadow-off':
+    case 'gateway-shadow-on': {
+      // the served route alone, with or without a shadow to a second backend process
+      const { mkdtemp, writeFile } = await import('node:fs/promises');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const { createGateway } = await import('../src/index.ts');
+      const { createLogger } = await import('../src/log.ts');
+      const shadow = role === 'gateway-shadow-on' ? '\n    shadow: { backend: modern }' : '';
+      const file = join(await mkdtemp(join(tmpdir(), 'pilot-bench-')), 'routes.yaml');
+      await writeFile(
+        file,
+        `backends:
+  legacy: { url: http://127.0.0.1:1, urlEnv: LEGACY_URL }
+  modern: { url: http://127.0.0.1:1, urlEnv: MODERN_URL }
+routes:
+  - id: served
+    path: /*
+    backend: legacy${shadow}
+`,
+      );
+      gateway = await createGateway({
+        routesFile: file,
+        env: { LEGACY_URL: target, MODERN_URL: shadowTarget ?? target },
+        port: 0,
+        adminPort: 0,
+        host: '127.0.0.1',
+        logger: createLogger('info'),
+        accessLog: false,
+        healthChecks: true,
+        writeBack: false,
+        watch: false,
+      });
+      const { port } = await gateway.listen();
+      return port;
+    }
     default:
       throw new Error(`unknown role ${role}`);
   }
@@ -69,5 +106,6 @@ process.on('message', (m) => {
     const u = process.cpuUsage();
     process.send?.(`cpu ${u.user + u.system}`);
   }
+  if (m === 'shadow') process.send?.(`shadow ${JSON.stringify(gateway?.gateway.shadows.snapshot() ?? {})}`);
 });
 process.send?.(`ready ${port}`);

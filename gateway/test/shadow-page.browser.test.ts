@@ -27,10 +27,13 @@ import {
 
 const poll = <T>(fn: () => Promise<T> | T, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
 
-function answer(res: ServerResponse, url: string, shadow: boolean) {
+function answer(res: ServerResponse, url: string, shadow: boolean): void {
   const q = new URL(url, 'http://x').searchParams;
   res.writeHead(200, { 'content-type': 'application/json' });
-  if (url.startsWith('/big')) return res.end(JSON.stringify({ blob: 'x'.repeat(4096) }));
+  if (url.startsWith('/big')) {
+    res.end(JSON.stringify({ blob: 'x'.repeat(4096) }));
+    return;
+  }
   const data: Record<string, unknown> = { title: 'Hello', count: 3 };
   if (shadow && q.get('case') === 'changed') data.count = 4;
   res.end(JSON.stringify({ data, meta: { requestId: randomUUID(), at: Date.now() + Math.random() } }));

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
+import { Agent, type Dispatcher } from 'undici';
 import { SAFE_METHODS } from '../config/schema.ts';
 import type { Backend } from '../health.ts';
 import type { CompiledRoute } from '../table.ts';
@@ -74,15 +75,39 @@ export interface MirrorRequest {
   receivedAt?: number;
 }
 
-/** One outbound request whose answer is captured up to a size limit, with its own deadline. */
-class Exchange {
-  private readonly req: http.ClientRequest;
+/** Request headers undici sets itself or refuses (hop-by-hop, framing): never copied to a mirror. */
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+]);
+
+/**
+ * One outbound request whose answer is captured up to a size limit, with its own deadline. A
+ * dispatch handler on undici's lowest level (its own connection pool per backend): no response
+ * stream object, no AbortController, the least the gateway can spend on the extra exchange
+ * that every mirrored request costs it.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
   private readonly timer: NodeJS.Timeout;
-  private done = false;
+  private readonly body: PassThrough | null;
+  private readonly limit: number;
   private readonly onDone: (o: Outcome) => void;
+  private controller: Dispatcher.DispatchController | null = null;
+  private abortReason: Error | null = null;
+  private status = 0;
+  private headers: CapturedResponse['headers'] = {};
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private truncated = false;
+  private done = false;
 
   constructor(
-    agent: http.Agent,
+    pool: Dispatcher,
     target: URL,
     method: string,
     path: string,
@@ -94,39 +119,36 @@ class Exchange {
     onDone: (o: Outcome) => void,
   ) {
     this.onDone = onDone;
-    const mod = target.protocol === 'https:' ? https : http;
-    this.req = mod.request({
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
-      method,
-      path,
-      headers: {
-        ...headers,
-        host: target.host,
-        [SHADOW_HEADER]: '1',
-        [SHADOW_AT_HEADER]: String(receivedAt),
-      },
-      agent,
-    });
-    this.req.on('error', (e) =>
-      this.finish({ error: e.message, timeout: (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' }),
+    this.limit = limit;
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined && !NOT_FORWARDED.has(name)) out[name] = value;
+    }
+    out.host = target.host;
+    out[SHADOW_HEADER] = '1';
+    out[SHADOW_AT_HEADER] = String(receivedAt);
+    // the body is written as it arrives, never awaited: the client's request does not wait
+    this.body = withBody ? new PassThrough() : null;
+    this.timer = setTimeout(
+      () =>
+        this.abort(Object.assign(new Error(`shadow timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      timeoutMs,
     );
-    this.req.on('response', (res) => {
-      const { chunks, result } = collect(res, limit);
-      res.on('end', () => {
-        const r = result();
-        this.finish({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ...r });
-      });
-      res.on('error', (e) => this.finish({ error: e.message, timeout: false }));
-    });
-    this.timer = setTimeout(() => {
-      this.req.destroy(
-        Object.assign(new Error(`shadow timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
-      );
-    }, timeoutMs);
     this.timer.unref();
-    if (!withBody) this.req.end();
+    try {
+      pool.dispatch(
+        {
+          origin: target.origin,
+          path,
+          method: method as Dispatcher.HttpMethod,
+          headers: out,
+          body: this.body,
+        },
+        this,
+      );
+    } catch (error) {
+      this.onResponseError(null, error as Error);
+    }
   }
 
   get finished(): boolean {
@@ -134,21 +156,65 @@ class Exchange {
   }
 
   write(chunk: Buffer): void {
-    if (!this.done) this.req.write(chunk);
+    if (!this.done) this.body?.write(chunk);
   }
 
   end(): void {
-    if (!this.done) this.req.end();
+    if (!this.done) this.body?.end();
   }
 
-  abort(reason: string): void {
-    if (!this.done) this.req.destroy(new Error(reason));
+  abort(reason: Error | string): void {
+    if (this.done || this.abortReason) return;
+    this.abortReason = typeof reason === 'string' ? new Error(reason) : reason;
+    if (this.controller) this.controller.abort(this.abortReason);
+    else this.finish(this.failure(this.abortReason));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortReason) controller.abort(this.abortReason);
+  }
+
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: CapturedResponse['headers'],
+  ): void {
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.truncated) return;
+    this.size += chunk.length;
+    if (this.size > this.limit) {
+      this.truncated = true;
+      this.chunks.length = 0;
+    } else this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.finish({
+      status: this.status,
+      headers: this.headers,
+      body: Buffer.concat(this.chunks),
+      truncated: this.truncated,
+    });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController | null, error: Error): void {
+    this.finish(this.failure(this.abortReason ?? error));
+  }
+
+  private failure(e: Error): Outcome {
+    return { error: e.message, timeout: (e as NodeJS.ErrnoException).code === 'ETIMEDOUT' };
   }
 
   private finish(o: Outcome): void {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
+    this.body?.destroy();
     this.onDone(o);
   }
 }
@@ -201,7 +267,7 @@ export class ShadowRun {
     this.hasBody = start.bodyLength !== 0;
     mgr.inFlight++;
     this.shadow = new Exchange(
-      mgr.agentFor(shadowBackend),
+      mgr.poolFor(shadowBackend),
       shadowBackend.url,
       start.method,
       start.path,
@@ -219,7 +285,7 @@ export class ShadowRun {
     if (learn) {
       mgr.inFlight++;
       this.twin = new Exchange(
-        mgr.agentFor(start.served),
+        mgr.poolFor(start.served),
         start.served.url,
         start.method,
         start.path,
@@ -304,7 +370,7 @@ export class ShadowManager {
   private readonly maxConcurrent: () => number;
   private readonly backend: (name: string) => Backend | undefined;
   private readonly logger: Logger;
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly pools = new Map<string, Agent>();
   private readonly onResult: (event: ShadowEvent) => void;
 
   constructor(options: {
@@ -322,19 +388,15 @@ export class ShadowManager {
     this.onResult = options.onResult ?? (() => {});
   }
 
-  agentFor(backend: Backend): http.Agent {
+  /** The mirrors' own connection pool to a backend (never the served traffic's sockets). */
+  poolFor(backend: Backend): Dispatcher {
     const key = backend.url.origin;
-    let agent = this.agents.get(key);
-    if (!agent) {
-      const opts = {
-        keepAlive: true,
-        maxSockets: Math.max(1, this.maxConcurrent()),
-        scheduling: 'lifo' as const,
-      };
-      agent = backend.url.protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
-      this.agents.set(key, agent);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Agent({ connections: Math.max(1, this.maxConcurrent()), keepAliveTimeout: 2_000 });
+      this.pools.set(key, pool);
     }
-    return agent;
+    return pool;
   }
 
   private state(route: string): RouteState {
@@ -476,8 +538,8 @@ export class ShadowManager {
   }
 
   close(): void {
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
+    for (const pool of this.pools.values()) void pool.destroy().catch(() => {});
+    this.pools.clear();
   }
 }
 
