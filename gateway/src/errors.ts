@@ -1,4 +1,5 @@
-import { type ServerResponse, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /** Errors with a stable `code` that callers (and tests) can switch on. */
 export class GatewayError extends Error {
@@ -74,4 +75,56 @@ export function rawErrorResponse(status: number, code: string, message: string):
     'Connection: close\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
   );
+}
+
+/** How long a refused connection may take to read its answer before it is closed for good. */
+const LINGER_MS = 1_000;
+const answered = new WeakSet<Duplex>();
+
+/**
+ * Writes the answer, half-closes, and keeps reading (and dropping) what the client still sends
+ * for LINGER_MS: closing on unread bytes makes the kernel reset the connection, and a client
+ * still sending (an unknown method with a body, a broken upload) would lose the answer with it.
+ * Node's parser reports every further chunk as another client error: answered once. A response
+ * still going out on the connection (a pipelined request before the bad bytes) is finished first.
+ */
+export function answerAndClose(socket: Duplex, answer: string): void {
+  if (answered.has(socket)) return;
+  answered.add(socket);
+  socket.on('error', () => {});
+  let done = false;
+  const go = () => {
+    if (done) return;
+    done = true;
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(answer);
+    socket.resume();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight && !inFlight.writableFinished) {
+    socket.resume();
+    inFlight.once('finish', go);
+    inFlight.once('close', go);
+  } else go();
+}
+
+/** Bytes of a refused request body read and dropped before the connection is cut instead. */
+export const MAX_DRAIN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads and drops the rest of a request body that was refused (413 and the like) so that the
+ * connection stays usable and the answer is not lost to a reset; past MAX_DRAIN_BYTES the
+ * connection is cut.
+ */
+export function drainBounded(req: IncomingMessage): void {
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > MAX_DRAIN_BYTES) req.socket.destroy();
+  });
+  req.resume();
 }

@@ -16,7 +16,15 @@ import {
 } from './config/overrides.ts';
 import { watchTable, type TableWatcher } from './config/watch.ts';
 import { ClusterOverrideStore, exposeWorkerRegistry, serveWorker } from './cluster.ts';
-import { GatewayError, rawErrorResponse, sendError, TableError } from './errors.ts';
+import {
+  answerAndClose,
+  drainBounded,
+  GatewayError,
+  MAX_DRAIN_BYTES,
+  rawErrorResponse,
+  sendError,
+  TableError,
+} from './errors.ts';
 import { errorKind, type FallbackReason, mayFallback } from './fallback.ts';
 import { type Backend, BackendPool, type Budget, type Queued, type Waiting } from './health.ts';
 import { matchRoute } from './match.ts';
@@ -198,7 +206,8 @@ export class Gateway {
       onError: (err, req, res) => this.onError(err, req as GwReq, res),
     });
     this.server = http.createServer(
-      { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: true },
+      // Host is required of HTTP/1.1 (requestSmell), so that the refusal is an envelope: Node's own is bare
+      { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: false },
       (req, res) => this.handle(req as GwReq, res),
     );
     // Expect: 100-continue is answered only once the request passed the checks (413 before upload)
@@ -214,7 +223,7 @@ export class Gateway {
     // Never an open proxy: CONNECT is answered and the connection closed.
     this.server.on('connect', (_req: IncomingMessage, socket: Socket) => {
       this.metrics.rejected.labels('connect').inc();
-      socket.end(rawErrorResponse(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported'));
+      answerAndClose(socket, rawErrorResponse(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported'));
     });
     // No 'upgrade' listener on purpose: Node then treats an Upgrade request (WebSocket, h2c) as a
     // plain request, whose Upgrade/Connection headers are stripped as hop-by-hop. Never tunnelled.
@@ -222,16 +231,14 @@ export class Gateway {
       const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
       this.metrics.rejected.labels(tooLarge ? 'header_too_large' : 'bad_request').inc();
       this.logger.debug({ code: err.code }, 'client error');
-      if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) {
-        socket.end(
-          tooLarge
-            ? rawErrorResponse(431, 'HEADERS_TOO_LARGE', 'request head too large')
-            : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-              ? rawErrorResponse(408, 'REQUEST_TIMEOUT', 'request not received in time')
-              : rawErrorResponse(400, 'BAD_REQUEST', 'malformed HTTP request'),
-        );
-      }
-      socket.destroy();
+      answerAndClose(
+        socket,
+        tooLarge
+          ? rawErrorResponse(431, 'HEADERS_TOO_LARGE', 'request head too large')
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? rawErrorResponse(408, 'REQUEST_TIMEOUT', 'request not received in time')
+            : rawErrorResponse(400, 'BAD_REQUEST', 'malformed HTTP request'),
+      );
     });
   }
 
@@ -453,7 +460,14 @@ export class Gateway {
     reason: string,
   ): void {
     this.metrics.rejected.labels(reason).inc();
-    const close = status === 413 || status === 400;
+    // A refused body is read and dropped (bounded) so the client can read the answer: closing on
+    // unread bytes makes the kernel send a reset, which can destroy the 413 before it is read.
+    let close = status === 400;
+    if (status === 413) {
+      const declared = Number(req.headers['content-length'] ?? -1);
+      close = declared > MAX_DRAIN_BYTES;
+      if (!close) drainBounded(req);
+    }
     if (this.options.accessLog !== false) {
       this.logger.info({ method: req.method, url: req.url, status, rejected: reason }, 'request');
     }
@@ -783,7 +797,10 @@ export class Gateway {
   }
 
   private tooLarge(res: ServerResponse, ctx: Ctx): void {
-    sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${ctx.route.maxBodyBytes} bytes`, true, {
+    const req = res.req;
+    req.unpipe();
+    drainBounded(req);
+    sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${ctx.route.maxBodyBytes} bytes`, false, {
       [this.backendHeader]: 'gateway',
       'x-request-id': ctx.requestId,
     });
@@ -953,12 +970,13 @@ export class Gateway {
 }
 
 /**
- * What Node's parser lets through but a proxy must not pass on: HTTP/0.9, a Transfer-Encoding
+ * What Node's parser lets through but a proxy must not pass on: HTTP/0.9, HTTP/1.1 without Host, a Transfer-Encoding
  * other than exactly `chunked` (Node emits the request before it fails on the body), both
  * framings at once, and more than one Host.
  */
 function requestSmell(req: IncomingMessage): string | null {
   if (req.httpVersionMajor !== 1) return 'unsupported HTTP version';
+  if (req.httpVersionMinor === 1 && req.headers.host === undefined) return 'HTTP/1.1 request without Host';
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) {
     if (te.toLowerCase() !== 'chunked') return 'unsupported Transfer-Encoding';

@@ -114,6 +114,10 @@ describe('admin port: hostile input answered in the envelope, the process lives 
     for (const url of [gw.adminUrl!, gw.url]) {
       expectEnvelope(await rawExchange(url, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'), 400);
       expectEnvelope(await rawExchange(url, '\u0000\u0001\u0002 garbage\r\n\r\n'), 400);
+      expectEnvelope(
+        await rawExchange(url, 'GET /healthz HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n'),
+        400,
+      );
     }
     await stillServing();
   });

@@ -6,7 +6,7 @@ import Fastify, {
   type FastifyRequest,
   type HTTPMethods,
 } from 'fastify';
-import { GatewayError, rawErrorResponse } from '../errors.ts';
+import { answerAndClose, drainBounded, GatewayError, MAX_DRAIN_BYTES, rawErrorResponse } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { actorOf, tokenMatches } from './auth.ts';
 import { registerAdminRoutes } from './routes.ts';
@@ -69,6 +69,8 @@ export class AdminServer {
       bodyLimit: ADMIN_BODY_LIMIT,
       forceCloseConnections: true,
       return503OnClosing: true,
+      // checked in onRequest instead, so that the refusal is an envelope (Node's own is bare)
+      http: { requireHostHeader: false },
       routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
       // find-my-way could not decode the path (`%zz`): answered here, before any route runs
       frameworkErrors: (_error, _req, reply) => {
@@ -79,7 +81,7 @@ export class AdminServer {
           socket.destroy();
           return;
         }
-        socket.end(clientErrorResponse(err));
+        answerAndClose(socket, clientErrorResponse(err));
       },
     });
 
@@ -89,6 +91,11 @@ export class AdminServer {
     this.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
     this.app.addHook('onRequest', (request, reply, done) => {
+      const raw = request.raw;
+      if (raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1 && raw.headers.host === undefined) {
+        void sendEnvelope(reply, 400, 'BAD_REQUEST', 'HTTP/1.1 request without Host');
+        return;
+      }
       const isPublic = request.routeOptions.config?.public === true;
       if (isPublic) return done();
       if (!this.token) {
@@ -122,6 +129,11 @@ export class AdminServer {
       const e = error as { statusCode?: number; code?: string; message?: string };
       // Fastify's own client errors (body too large, bad content length, aborted upload)
       if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+        if (e.statusCode === 413 && Number(request.headers['content-length'] ?? -1) <= MAX_DRAIN_BYTES) {
+          // read the rest and drop it, so the client can read the answer (see drainBounded)
+          reply.removeHeader('connection');
+          drainBounded(request.raw);
+        }
         const code = e.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
         const message =
           e.statusCode === 413 ? `admin request body over ${ADMIN_BODY_LIMIT / 1024} KiB` : 'bad request';
