@@ -126,6 +126,31 @@ describe.each(['legacy', 'modern'] as const)('%s: mirrored requests change nothi
     expect(next.status).toBe(200);
   });
 
+  it('POST /auth/login checks the password and starts no session; failures do not count against the limit', async () => {
+    const wrong = await post(side().url, '/auth/login', { username: 'demo', password: 'nope' }, MIRROR);
+    expect(wrong.status).toBe(401);
+    const dry = await post(
+      side().url,
+      '/auth/login',
+      { username: 'demo', password: 'demo-password' },
+      MIRROR,
+    );
+    expect(dry.status).toBe(200);
+    const tokens = await json<TokenPair>(dry);
+    const me = await fetch(`${side().url}/me`, {
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    });
+    expect(me.status).toBe(401);
+    expect((await post(side().url, '/auth/refresh', { refreshToken: tokens.refreshToken })).status).toBe(401);
+    // many mirrored failures, then the client's own login still works
+    for (let i = 0; i < 30; i++) {
+      await post(side().url, '/auth/login', { username: 'demo', password: `nope-${i}` }, MIRROR);
+    }
+    expect(
+      (await post(side().url, '/auth/login', { username: 'demo', password: 'demo-password' })).status,
+    ).toBe(200);
+  });
+
   it('a client cannot skip a write: without the gateway the marker is only honoured as "1"', async () => {
     const res = await post(
       side().url,

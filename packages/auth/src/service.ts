@@ -94,13 +94,15 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   }
 
   return {
-    async login(username, password) {
+    async login(username, password, loginOptions = {}) {
       const stored = (await hashes).get(username);
       const ok = await verifyPassword(password, stored ?? (await decoy));
       const user = byUsername.get(username);
       if (!ok || !stored || !user) throw new ApiError('INVALID_CREDENTIALS');
       const familyId = randomId();
       const refreshToken = `${familyId}.${randomId()}`;
+      // a mirrored login: the same check and the shape of the answer; no family is started
+      if (loginOptions.dryRun) return pair(user, refreshToken, dryRunKey);
       await storeCall(() => store.issue(familyId, sha256(refreshToken), user.id, refreshTtl));
       return pair(user, refreshToken);
     },

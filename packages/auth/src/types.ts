@@ -6,7 +6,12 @@ import type { Me, TokenPair } from '@pilot/contracts';
  * ApiError from @pilot/contracts: INVALID_CREDENTIALS, INVALID_TOKEN, REFRESH_TOKEN_REUSED.
  */
 export interface AuthService {
-  login(username: string, password: string): Promise<TokenPair>;
+  /**
+   * Checks the password and starts a refresh-token family. `dryRun` (a mirrored request): the
+   * same check and the shape of the answer, but no family is stored and the access token is
+   * signed with a throwaway key (never valid), as for a dry-run refresh.
+   */
+  login(username: string, password: string, options?: { dryRun?: boolean }): Promise<TokenPair>;
   /**
    * Rotates the refresh token. With `dryRun` (a mirrored request): verifies it and answers as a
    * rotation would, but stores nothing: the family stays as it was, the refresh token in the

@@ -102,6 +102,14 @@ describe.each(backends)('AuthService with %s', (_name, make) => {
     expect(await codeOf(auth.refresh(token))).toBe('INVALID_TOKEN');
   });
 
+  it('a dry-run login checks the password and starts no family', async () => {
+    expect(await codeOf(auth.login('ann', 'wrong', { dryRun: true }))).toBe('INVALID_CREDENTIALS');
+    const dry = await auth.login('ann', 'ann-password', { dryRun: true });
+    expect(dry).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
+    expect(await codeOf(auth.verify(dry.accessToken))).toBe('INVALID_TOKEN');
+    expect(await codeOf(auth.refresh(dry.refreshToken))).toBe('INVALID_TOKEN');
+  });
+
   it('a dry-run refresh answers like a rotation and changes nothing', async () => {
     const first = await auth.login('bob', 'bob-password');
     const dry = await auth.refresh(first.refreshToken, { dryRun: true });

@@ -17,6 +17,9 @@ export function authRouter({ auth, config, loginLimiter = loginLimiterFor(config
     const checked = validateRequest(routes.login, req);
     if (!checked.ok) return sendError(res, checked.error);
     const { username, password } = checked.value.body;
+    // a mirror neither counts against nor waits for the client's login limit, and starts no session
+    const mirror = mirrorOf(req.headers);
+    if (mirror.dryRun) return sendJson(res, 200, await auth.login(username, password, mirror));
     const { value, headers } = await loginLimiter.attempt(username, req.ip ?? '', () =>
       auth.login(username, password),
     );

@@ -11,6 +11,9 @@ const auth: FastifyPluginAsyncZod = async (fastify) => {
 
   fastify.post(routes.login.path, { schema: schemaFor(routes.login) }, async (request, reply) => {
     const { username, password } = request.body;
+    // a mirror neither counts against nor waits for the client's login limit, and starts no session
+    const mirror = mirrorOf(request.headers);
+    if (mirror.dryRun) return authService.login(username, password, mirror);
     const { value, headers } = await loginLimiter.attempt(username, request.ip, () =>
       authService.login(username, password),
     );
