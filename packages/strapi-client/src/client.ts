@@ -13,6 +13,7 @@ import { createKeyer, encodeQuery, type StrapiQueryParams } from './query.ts';
 import { docTag, typeTag } from './tags.ts';
 import { createGraphQLClient, type GraphQLClient } from './graphql/client.ts';
 import { type StrapiSchema, schemaIssues } from './schema.ts';
+import { attachTracing, traceL1Hit, traceRead } from './tracing.ts';
 import { type PingResult, Transport } from './transport.ts';
 
 export type { StrapiSchema } from './schema.ts';
@@ -199,6 +200,7 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
   const events = new EventHub((error, event) => {
     logger.error({ err: (error as Error)?.message, event }, 'strapi-client: event listener threw');
   });
+  attachTracing(events);
   const transport = new Transport(options, events, logger);
   const now = options.now ?? Date.now;
   const cache = options.cache.enabled
@@ -239,11 +241,19 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     if (!cache || closed || cacheOptions?.cache === false) return undefined;
     const entry = cache.peekFresh(key);
     const memo = entry?.p?.get(schema) as R | undefined;
-    if (memo !== undefined && events.has('cache')) events.emit('cache', { result: 'hit', layer: 'l1', type });
+    if (memo !== undefined) {
+      if (events.has('cache')) events.emit('cache', { result: 'hit', layer: 'l1', type });
+      traceL1Hit('read', type);
+    }
     return memo;
   }
 
-  async function cachedRead<R>(
+  /** A read through the cache, in its span when the request is traced. */
+  function cachedRead<R>(...args: Parameters<typeof readThroughCache<R>>): Promise<R> {
+    return traceRead('read', args[0], () => readThroughCache<R>(...args));
+  }
+
+  async function readThroughCache<R>(
     type: string,
     key: string,
     schema: object,

@@ -31,6 +31,7 @@ import {
 } from './errors.ts';
 import type { BreakerState, EventHub } from './events.ts';
 import type { ResolvedOptions, StrapiLogger } from './options.ts';
+import { traceRequest } from './tracing.ts';
 
 export interface TransportRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -189,7 +190,17 @@ export class Transport {
   }
 
   /** Sends the request through the policies; resolves with the parsed JSON body (undefined for 204). */
-  async request(req: TransportRequest): Promise<unknown> {
+  request(req: TransportRequest): Promise<unknown> {
+    const path = `${req.prefix ?? this.#options.apiPrefix}${req.path}`;
+    return traceRequest(
+      req.method,
+      path,
+      () => this.breakerState,
+      () => this.#request(req),
+    );
+  }
+
+  async #request(req: TransportRequest): Promise<unknown> {
     const once = (attempt: number) => this.#guarded(req, attempt);
     const idempotent = req.idempotent ?? IDEMPOTENT.has(req.method);
     if (idempotent && this.#options.retry.maxAttempts > 0) {
