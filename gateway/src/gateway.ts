@@ -192,7 +192,7 @@ export class Gateway {
         raws: this.metrics.rawWindows(Number(args.window)),
         shadow: this.shadows.snapshot(),
       }));
-      serveShadowWorker(this.shadows);
+      serveShadowWorker(this.shadows, serveWorker);
     }
     this.ownHeaders = new Set(['x-request-id']);
     this.forward = createForward({

@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.ts';
 import { shadowAdminDeps, shadowAdminRoutes, TextReply } from '../shadow/admin.ts';
-import { clusterSource } from '../shadow/cluster.ts';
+import { type CollectFromWorkers, clusterSource } from '../shadow/cluster.ts';
 import { clusterRatioText } from '../shadow/metrics.ts';
 import { registerControlPage } from './page/index.ts';
 import { type AdminServer, RawReply } from './server.ts';
@@ -9,6 +9,9 @@ import { collectStats, routeView, tableView } from './views.ts';
 /** The admin API. README.md#admin-api documents each endpoint's body and response. */
 export function registerAdminRoutes(admin: AdminServer): void {
   const gw = admin.gateway;
+  // cluster IPC, loaded only in worker mode
+  const collect: CollectFromWorkers = async <T>(kind: string, args?: Record<string, unknown>) =>
+    (await import('../cluster.ts')).collectFromWorkers<T>(kind, args);
 
   admin.route('GET', '/healthz', () => ({ status: 'ok' }), { public: true });
   admin.route('GET', '/readyz', () => ({ status: 'ready', tableVersion: gw.table.version }), {
@@ -20,7 +23,7 @@ export function registerAdminRoutes(admin: AdminServer): void {
     async () => {
       const text = gw.options.cluster
         ? (await (await import('../cluster.ts')).collectClusterMetrics()) +
-          clusterRatioText((await clusterSource().state()).stats)
+          clusterRatioText((await clusterSource(collect).state()).stats)
         : await gw.metrics.registry.metrics();
       return new RawReply(200, { 'content-type': gw.metrics.registry.contentType }, text);
     },
@@ -109,7 +112,7 @@ export function registerAdminRoutes(admin: AdminServer): void {
   );
 
   // the shadow's endpoints: plain handlers from shadow/admin.ts, mounted here
-  for (const r of shadowAdminRoutes(shadowAdminDeps(gw))) {
+  for (const r of shadowAdminRoutes(shadowAdminDeps(gw, collect))) {
     admin.route(r.method, r.path, async (req) => {
       const out = await r.handler(req);
       return out instanceof TextReply

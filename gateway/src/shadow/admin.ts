@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.ts';
 import type { CompiledRoute } from '../table.ts';
 import type { NoiseSnapshot } from './noise.ts';
-import { clusterSource } from './cluster.ts';
+import { type CollectFromWorkers, clusterSource } from './cluster.ts';
 import type { ShadowManager } from './mirror.ts';
 import { localSource, type NoiseAction, type ShadowSource } from './source.ts';
 import { emptySnapshot, routeShadowNumbers, topDifferences } from './stats.ts';
@@ -71,9 +71,12 @@ export interface ShadowGateway {
   }): Promise<void>;
 }
 
-export function shadowAdminDeps(gw: ShadowGateway): ShadowAdminDeps {
+/** `collect`: the gateway's cluster IPC, needed when `gw.options.cluster` is set. */
+export function shadowAdminDeps(gw: ShadowGateway, collect?: CollectFromWorkers): ShadowAdminDeps {
+  if (gw.options.cluster && !collect)
+    throw new Error('shadowAdminDeps: a cluster worker needs the collect function');
   return {
-    source: gw.options.cluster ? clusterSource() : localSource(gw.shadows),
+    source: gw.options.cluster && collect ? clusterSource(collect) : localSource(gw.shadows),
     routes: () => gw.table.routes,
     audit: (action, route, detail, actor) =>
       gw.audit({ at: new Date().toISOString(), ...actor, instance: gw.instanceId, action, route, detail }),

@@ -1,4 +1,3 @@
-import { collectFromWorkers, serveWorker } from '../cluster.ts';
 import type { ShadowManager } from './mirror.ts';
 import type { ShadowSample, ShadowSampleSummary } from './samples.ts';
 import {
@@ -13,9 +12,13 @@ import {
 /**
  * The shadow across node:cluster workers: each worker mirrors, counts, learns and keeps samples
  * on its own; the admin API (answered by any worker) asks all of them through the primary and
- * merges, and an operator's noise decision or reset is applied on every worker.
+ * merges, and an operator's noise decision or reset is applied on every worker. The IPC itself
+ * is the gateway's (cluster.ts), handed in, so the shadow does not depend on the wiring.
  */
-export function serveShadowWorker(shadows: ShadowManager): void {
+export type ServeWorker = (kind: string, fn: (args: Record<string, unknown>) => unknown) => void;
+export type CollectFromWorkers = <T>(kind: string, args?: Record<string, unknown>) => Promise<T[]>;
+
+export function serveShadowWorker(shadows: ShadowManager, serveWorker: ServeWorker): void {
   serveWorker('samples', (args) =>
     shadows.samples.list(args.route as string | undefined, Number(args.limit)),
   );
@@ -35,7 +38,7 @@ export function serveShadowWorker(shadows: ShadowManager): void {
 const newestFirst = <T extends { at: string }>(list: T[]) =>
   list.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
 
-export function clusterSource(): ShadowSource {
+export function clusterSource(collectFromWorkers: CollectFromWorkers): ShadowSource {
   return {
     state: async () => mergeStates(await collectFromWorkers<ShadowState>('shadow:state')),
     samples: async (route, limit) =>
