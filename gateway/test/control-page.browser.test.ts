@@ -1,5 +1,5 @@
 /**
- * The migration control page (issue 10) in a real browser: Debian's Chromium driven by
+ * The migration control page in a real browser: Debian's Chromium driven by
  * playwright-core, against a gateway on ephemeral ports with the REAL legacy (Express) and
  * modern (Fastify) apps behind it (memory content, no Strapi, no Redis: overrides in memory +
  * written back to a temp copy of the route table).

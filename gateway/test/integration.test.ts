@@ -1,7 +1,7 @@
 /**
  * The gateway in front of the REAL apps: apps/legacy (Express) and apps/modern (Fastify), each
  * on an ephemeral port with in-memory content (no Strapi, no Redis), fake /aggregate upstreams
- * from test-kit. Proves issue 7's "done when" list against real services.
+ * from test-kit. Proves the gateway's requirements against real services.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -15,7 +15,7 @@ import { subscribersRouter } from './routes/subscribers.ts';
 
 /**
  * Builds the legacy Express 5 app around its dependencies. It never listens: server.ts does
- * (and tests, through listen() in server-lifecycle.ts, on an ephemeral port).
+ * (and tests, through listen() in http-server.ts, on an ephemeral port).
  *
  * Order: request log + id → metrics → URL limit → routes (each POST route parses its own JSON
  * body) → 404 → the one error handler.

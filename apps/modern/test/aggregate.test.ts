@@ -44,10 +44,10 @@ async function aggregateWith(options: {
 }
 
 describe('GET /aggregate', () => {
-  // The one timing assertion issue 5 demands. Made robust for a loaded 2-core machine: a
+  // The one timing assertion the requirements demand. Made robust for a loaded 2-core machine: a
   // warm-up request first (keep-alive connections, JIT), and up to 2 retries; the concurrency
   // itself is also proven without a clock (all three parts were asked before any answered).
-  it('runs the three 1 s parts concurrently: answers in under 1.3 s (issue 5 demands it)', {
+  it('runs the three 1 s parts concurrently: answers in under 1.3 s', {
     retry: 2,
   }, async () => {
     const events: string[] = [];

@@ -57,7 +57,7 @@ describe('GET /events (real server, fetch stream reader)', () => {
     expect(await stream.next((m) => m.retry !== undefined)).toEqual({ retry: '2000' });
   });
 
-  // the timing assertion issue 5 demands; retried so a momentarily saturated machine does not flake it
+  // a timing assertion the requirements demand; retried so a momentarily saturated machine does not flake it
   it('a subscriber receives content.changed within 1 s of a webhook', { retry: 2 }, async () => {
     const stream = await openSse(`${url}/events`);
     streams.push(stream);

@@ -560,7 +560,7 @@ const DIFFERENCES: Array<{
   {
     name: 'GET /aggregate with one upstream failing',
     reason:
-      'modern fetches the parts concurrently and answers the others with meta.partial/missing (issue 5); legacy awaits them in sequence and fails the whole request on the first failure',
+      'modern fetches the parts concurrently and answers the others with meta.partial/missing; legacy awaits them in sequence and fails the whole request on the first failure',
     request: { path: '/aggregate' },
     upstreams: 'quoteFails',
     legacy: (a) => {

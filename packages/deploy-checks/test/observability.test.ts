@@ -29,7 +29,7 @@ describe('Grafana dashboard', () => {
   const exprs = dashboardExpressions(dashboard);
   const allExpr = exprs.map((e) => e.expr).join('\n');
 
-  it('has the panels the issue asks for', () => {
+  it('has the panels operators need', () => {
     const titles = panels.map((p) => p.title);
     expect(titles).toEqual(
       expect.arrayContaining([
