@@ -41,8 +41,11 @@ const cacheSchema = z.strictObject({
   graceMs: int(0).default(10 * 60_000),
   /** true: a stale hit answers at once and refreshes in the background. false: waits for Strapi, stale only on error. */
   staleWhileRevalidate: z.boolean().default(true),
-  /** Bound of the in-process cache (entries). */
-  l1MaxItems: int(1).default(5_000),
+  /**
+   * Bound of the in-process cache (entries). 0: no in-process cache, every read asks Redis (an
+   * instance then never serves what another instance has invalidated, at one Redis round trip a read).
+   */
+  l1MaxItems: int(0).default(5_000),
   /** Redis commands slower than this count as failed (the read goes on without L2). */
   redisCommandTimeoutMs: int(1).default(500),
 });

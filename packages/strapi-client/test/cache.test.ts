@@ -1,5 +1,5 @@
 import { useTestRedis } from '@pilot/test-kit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { CacheEvent } from '../src/index.ts';
 import { type FakeStrapi, startFakeStrapi } from '../src/testing/index.ts';
@@ -313,6 +313,35 @@ describe('two instances on one Redis', () => {
     await a.collection('articles').create({ title: 'Two', slug: 'two' }, articleSchema);
     await received;
     expect((await b.collection('articles').find(undefined, articleSchema)).data).toHaveLength(2);
+  });
+});
+
+describe('without L1 (l1MaxItems 0)', () => {
+  it('every read is answered by Redis, nothing is kept in process, invalidation still drops it (fake Strapi)', async () => {
+    fake = await startFakeStrapi({ collections: { articles: seedArticles(2) } });
+    const redis = await redisFor('no-l1');
+    const client = clientFor(fake, { cache: { redisUrl: redis.url, prefix: redis.prefix, l1MaxItems: 0 } });
+    expect(await client.ready()).toBe(true);
+    const events: CacheEvent[] = [];
+    client.on('cache', (event) => events.push(event));
+    const read = () => client.collection('articles').findOne('doc1', undefined, articleSchema);
+
+    await read(); // miss → Strapi → L2 (the write is not awaited by the read)
+    await vi.waitFor(async () => expect(await redis.client.keys(`${redis.prefix}e:*`)).toHaveLength(1));
+    for (let i = 0; i < 3; i++) expect((await read()).title).toBe('Article 1');
+    expect(events.map((e) => (e.result === 'hit' ? `hit:${e.layer}` : e.result))).toEqual([
+      'miss',
+      'hit:l2',
+      'hit:l2',
+      'hit:l2',
+    ]);
+    expect(fake.apiCalls).toBe(1);
+    expect(client.status().l1Size).toBe(0);
+
+    fake.documents('articles')[0]!.title = 'Changed';
+    await client.invalidateTags(['doc:articles:doc1']);
+    expect((await read()).title).toBe('Changed');
+    expect(fake.apiCalls).toBe(2);
   });
 });
 

@@ -41,6 +41,8 @@ export interface LoadOptions {
  */
 export class TieredCache {
   #l1: Lru<CacheEntry>;
+  /** l1MaxItems 0: nothing is kept in process (L2 and coalescing only). */
+  #l1Off: boolean;
   #tagIndex = new Map<string, Set<string>>();
   #inflight = new Map<string, Promise<CacheEntry>>();
   #refreshing = new Set<string>();
@@ -60,6 +62,7 @@ export class TieredCache {
     this.#events = options.events;
     this.#logger = options.logger;
     this.#l1 = new Lru<CacheEntry>(options.l1MaxItems, (key, entry) => this.#untag(key, entry));
+    this.#l1Off = options.l1MaxItems === 0;
     if (options.redisUrl) {
       this.#l2 = new RedisLayer(
         options.redisUrl,
@@ -284,6 +287,7 @@ export class TieredCache {
         }
       }
     }
+    if (this.#l1Off) return true;
     this.#l1.set(key, entry);
     for (const tag of entry.t) {
       let keys = this.#tagIndex.get(tag);
