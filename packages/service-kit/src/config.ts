@@ -64,6 +64,8 @@ export const ServiceEnv = z.object({
   REDIS_URL: optionalUrl,
   CACHE_TTL_MS: intFrom(30_000),
   CACHE_GRACE_MS: intFrom(300_000, 0),
+  /** Entries in each instance's in-process cache (L1); 0 = none, every read asks Redis. */
+  CACHE_L1_MAX_ITEMS: intFrom(5_000, 0, 10_000_000),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(LOCAL_DEFAULTS.JWT_SECRET),
   JWT_ISSUER: z.string().min(1).default('migration-pilot'),
   AUTH_USERS: z

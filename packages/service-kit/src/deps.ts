@@ -78,6 +78,7 @@ export function createServiceDeps(
       prefix: `${prefix}strapi:`,
       ttlMs: config.CACHE_TTL_MS,
       graceMs: config.CACHE_GRACE_MS,
+      l1MaxItems: config.CACHE_L1_MAX_ITEMS,
     },
   });
   const write = createStrapiClient({

@@ -129,6 +129,12 @@ describe('loadServiceConfig', () => {
     );
   });
 
+  it('sizes the in-process cache: 5,000 entries by default, 0 turns it off, negative is refused', () => {
+    expect(loadServiceConfig({}, { port: 1 }).CACHE_L1_MAX_ITEMS).toBe(5_000);
+    expect(loadServiceConfig({ CACHE_L1_MAX_ITEMS: '0' }, { port: 1 }).CACHE_L1_MAX_ITEMS).toBe(0);
+    expect(() => loadServiceConfig({ CACHE_L1_MAX_ITEMS: '-1' }, { port: 1 })).toThrow(/CACHE_L1_MAX_ITEMS/);
+  });
+
   it('treats an empty REDIS_URL as unset', () => {
     expect(loadServiceConfig({ REDIS_URL: '' }, { port: 1 }).REDIS_URL).toBeUndefined();
   });

@@ -81,6 +81,7 @@ describe('createServiceDeps', () => {
     const deps = createServiceDeps(config, logger, { service: 'test' });
     try {
       expect(deps.redis).toBeUndefined();
+      expect(deps.strapi.read.options.cache.l1MaxItems).toBe(config.CACHE_L1_MAX_ITEMS);
       const pair = await deps.auth.login('demo', 'demo-password');
       expect((await deps.auth.refresh(pair.refreshToken)).tokenType).toBe('Bearer');
       expect(await deps.content.health()).toEqual({ strapi: 'up', redis: 'disabled' });
