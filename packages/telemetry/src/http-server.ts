@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { TracingConfig } from './config.ts';
 import { incomingContext } from './propagation.ts';
@@ -33,6 +33,8 @@ export interface HttpServerInstrumentation {
   enter(ctx: Context): void;
   bind(ctx: Context, emitter: IncomingMessage): void;
   config: Pick<TracingConfig, 'incoming'>;
+  /** Which servers get spans (default all: a service runs one); tests put several in a process. */
+  traceServer?: (server: Server) => boolean;
 }
 
 /** The server span of a request, if it has one. */
@@ -53,10 +55,15 @@ function routeOf(req: TracedRequest): string | undefined {
 }
 
 export function instrumentHttpServers(options: HttpServerInstrumentation): () => void {
-  const { tracer, enter, bind, config } = options;
+  const { tracer, enter, bind, config, traceServer } = options;
 
   const onStart = (message: unknown) => {
-    const { request, response } = message as { request: TracedRequest; response: ServerResponse };
+    const { request, response, server } = message as {
+      request: TracedRequest;
+      response: ServerResponse;
+      server: Server;
+    };
+    if (traceServer && !traceServer(server)) return;
     const url = request.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);

@@ -12,10 +12,12 @@ export {
   type TracingConfig,
   tracingRequested,
 } from './config.ts';
+// the few API names instrumented code needs, so packages depend on this one package
+export { context, type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 export { exemplarLabels, traceIdOf } from './exemplars.ts';
 export { renderMetrics, wantsOpenMetrics } from './metrics.ts';
 export { type HeaderCarrier, type Incoming, incomingContext, injectHeaders } from './propagation.ts';
-export { isTracing } from './state.ts';
+export { isTracing, tracingIncoming } from './state.ts';
 
 export interface TelemetryOptions {
   /** The service's own name (the default service.name). */
@@ -67,7 +69,7 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
 
 /** Wraps a started SDK (also used by the testing helper). */
 export function started(config: TracingConfig, sdk: Sdk): Telemetry {
-  setTracing(true);
+  setTracing(true, config.incoming);
   return {
     enabled: true,
     config,

@@ -6,6 +6,7 @@ import {
   DiagLogLevel,
   diag,
   propagation,
+  TraceFlags,
   trace,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -20,6 +21,8 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   type Sampler,
+  SamplingDecision,
+  type SamplingResult,
   type SpanExporter,
   type SpanProcessor,
   TraceIdRatioBasedSampler,
@@ -50,8 +53,14 @@ export interface SdkOptions {
   spanProcessor?: SpanProcessor;
   /** Server spans for this process's HTTP servers (the apps); the gateway makes its own. */
   serverSpans: boolean;
-  /** Receives the SDK's own warnings (export failures). */
-  logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** Only these servers (tests running several services in one process). */
+  traceServer?: (server: import('node:http').Server) => boolean;
+  /** Says that tracing is on (once) and receives the SDK's own warnings (export failures). */
+  logger?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
   /** Extra resource attributes (service.version, deployment.environment.name, …). */
   attributes?: Record<string, string>;
 }
@@ -63,7 +72,41 @@ export interface Sdk {
   shutdown(): Promise<void>;
 }
 
+/**
+ * A root span linked as `pilot.link: follows` to another span (the gateway's shadow trace,
+ * linked to the request it mirrors) takes that span's sampling decision: at 1 % sampling the
+ * shadow trace of a sampled request is there, and no shadow trace exists without its request's.
+ */
+class FollowLinkSampler implements Sampler {
+  readonly #inner: Sampler;
+  constructor(inner: Sampler) {
+    this.#inner = inner;
+  }
+  shouldSample(...args: Parameters<Sampler['shouldSample']>): SamplingResult {
+    const [ctx, , , , , links] = args;
+    if (!trace.getSpanContext(ctx)) {
+      const followed = links.find((link) => link.attributes?.['pilot.link'] === 'follows');
+      if (followed) {
+        return {
+          decision:
+            (followed.context.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED
+              ? SamplingDecision.RECORD_AND_SAMPLED
+              : SamplingDecision.NOT_RECORD,
+        };
+      }
+    }
+    return this.#inner.shouldSample(...args);
+  }
+  toString(): string {
+    return `FollowLinkSampler{${this.#inner.toString()}}`;
+  }
+}
+
 export function buildSampler(config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming'>): Sampler {
+  return new FollowLinkSampler(baseSampler(config));
+}
+
+function baseSampler(config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming'>): Sampler {
   const ratio = new TraceIdRatioBasedSampler(config.ratio);
   switch (config.sampler) {
     case 'always_on':
@@ -147,7 +190,12 @@ export function startSdk(options: SdkOptions): Sdk {
     }),
   );
 
-  const undici = new UndiciInstrumentation({ requireParentforSpans: true });
+  const undici = new UndiciInstrumentation({
+    requireParentforSpans: true,
+    // outside any trace (a shadow mirror, a rollout gate's scrape, a background refresh) the
+    // instrumentation would still parse the URL and headers of every request: skip it early
+    ignoreRequestHook: () => trace.getSpan(context.active()) === undefined,
+  });
   undici.setTracerProvider(provider);
   undici.enable();
   const unpatchRedis = patchIoredis(provider);
@@ -157,9 +205,20 @@ export function startSdk(options: SdkOptions): Sdk {
         enter: enterWith(contextManager),
         bind: (ctx, emitter) => void contextManager.bind(ctx, emitter),
         config,
+        traceServer: options.traceServer,
       })
     : () => {};
 
+  options.logger?.info(
+    {
+      service: config.serviceName,
+      endpoint: options.exporter || options.spanProcessor ? '(in process)' : (config.endpoint ?? 'default'),
+      sampler: config.sampler,
+      ratio: config.ratio,
+      incoming: config.incoming,
+    },
+    'tracing on',
+  );
   let down: Promise<void> | undefined;
   const sdk: Sdk = {
     provider,
@@ -198,7 +257,12 @@ function patchIoredis(provider: TracerProvider): () => void {
   } catch {
     return () => {};
   }
-  const instrumentation = new IORedisInstrumentation({ enabled: false, requireParentSpan: true });
+  const instrumentation = new IORedisInstrumentation({
+    enabled: false,
+    requireParentSpan: true,
+    // the command only: keys hold cache keys built from query strings (search terms, emails)
+    dbStatementSerializer: (command) => command,
+  });
   instrumentation.setTracerProvider(provider);
   const definitions = instrumentation.getModuleDefinitions();
   for (const definition of definitions) definition.patch?.(ioredis, version);

@@ -15,10 +15,19 @@ export interface TestTracing extends Telemetry {
 }
 
 export function startTestTracing(
-  options: { service?: string; env?: Record<string, string | undefined>; serverSpans?: boolean } = {},
+  options: {
+    service?: string;
+    env?: Record<string, string | undefined>;
+    serverSpans?: boolean;
+    /** Which HTTP servers get server spans (default all). */
+    traceServer?: (server: import('node:http').Server) => boolean;
+  } = {},
 ): TestTracing {
   const config = {
-    ...readTracingConfig({ TRACING: 'on', ...options.env }, { service: options.service ?? 'test' }),
+    ...readTracingConfig(
+      { TRACING: 'on', ...options.env },
+      { service: options.service ?? 'test', incoming: 'trust' },
+    ),
     enabled: true,
   };
   const exporter = new InMemorySpanExporter();
@@ -28,6 +37,7 @@ export function startTestTracing(
       config,
       spanProcessor: new SimpleSpanProcessor({ exporter }),
       serverSpans: options.serverSpans ?? true,
+      traceServer: options.traceServer,
     }),
   );
   return {
