@@ -37,6 +37,7 @@ import { serveShadowWorker } from './shadow/cluster.ts';
 import { BodyTap, createForward, type Forward, prepareUpstreamHeaders, responseHeaders } from './proxy.ts';
 import { ShadowManager, type ShadowRun, stripShadowHeader } from './shadow/mirror.ts';
 import { buildTable, type CompiledRoute, type Overrides, type RouteOverride, type Table } from './table.ts';
+import { traceRequest } from './tracing.ts';
 
 export interface GatewayOptions {
   /** Route table file (YAML or JSON). */
@@ -101,6 +102,8 @@ interface Ctx extends Waiting {
   errorKind: string | null;
   reusedSocket: boolean;
   retried: boolean;
+  /** This request's trace id when it is sampled (the latency exemplar). */
+  traceId: string | undefined;
 }
 
 const CTX = Symbol('gateway.ctx');
@@ -566,18 +569,23 @@ export class Gateway {
       errorKind: null,
       reusedSocket: false,
       retried: false,
+      traceId: undefined,
     };
     req[CTX] = ctx;
+    const traced = traceRequest(req, res, ctx, choice);
+    ctx.traceId = traced?.traceId;
 
     if (route.shadow) {
+      const shadowTrace = route.shadow.paused ? undefined : traced?.shadow(req.headers, route.shadow.backend);
       ctx.shadow = this.shadows.mirror({
         route,
         served: backend,
         method,
         path: req.url,
-        headers: req.headers,
+        headers: shadowTrace?.headers ?? req.headers,
         requestId,
         bodyLength,
+        onVerdict: shadowTrace?.verdict,
       });
     }
     if (bodyLength === -1 || (ctx.shadow?.hasBody ?? false)) {
@@ -909,7 +917,7 @@ export class Gateway {
     const ms = performance.now() - ctx.start;
     const status = res.headersSent ? res.statusCode : 499;
     if (ctx.shadow) ctx.shadow.setPrimary({ error: res.writableFinished ? 'no capture' : 'client closed' });
-    this.metrics.recorder(ctx.route.id, ctx.backend.name).record(status, ms);
+    this.metrics.recorder(ctx.route.id, ctx.backend.name).record(status, ms, ctx.traceId);
     if (this.options.accessLog !== false) {
       this.logger.info(
         {

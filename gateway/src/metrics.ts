@@ -23,25 +23,32 @@ export class Recorder {
   readonly buckets = new Float64Array(LATENCY_BUCKETS_S.length);
   sum = 0;
   count = 0;
+  /**
+   * The latest sampled trace per bucket (last slot: over the largest bound), shown as an
+   * OpenMetrics exemplar so a slow bucket links to a trace; empty while tracing is off.
+   */
+  readonly exemplars: Array<{ traceId: string; value: number; timestamp: number } | undefined> = [];
 
   constructor(route: string, backend: string) {
     this.route = route;
     this.backend = backend;
   }
 
-  record(status: number, ms: number): void {
+  record(status: number, ms: number, traceId?: string): void {
     let cls = ((status / 100) | 0) - 1;
     if (cls < 0 || cls > 4) cls = 4;
     this.counts[cls]!++;
     const s = ms / 1000;
     this.sum += s;
     this.count++;
-    for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
+    let i = 0;
+    for (; i < LATENCY_BUCKETS_S.length; i++) {
       if (s <= LATENCY_BUCKETS_S[i]!) {
         this.buckets[i]!++;
         break;
       }
     }
+    if (traceId !== undefined) this.exemplars[i] = { traceId, value: s, timestamp: Date.now() / 1000 };
     this.window.record(ms, status >= 500);
   }
 }
@@ -50,6 +57,13 @@ interface MetricValue {
   value: number;
   labels: Record<string, string | number>;
   metricName?: string;
+  /** Rendered only in OpenMetrics (see @pilot/telemetry renderMetrics). */
+  exemplar?: { labelSet: Record<string, string>; value: number; timestamp: number };
+}
+
+function exemplarOf(rec: Recorder, i: number): Pick<MetricValue, 'exemplar'> {
+  const e = rec.exemplars[i];
+  return e ? { exemplar: { labelSet: { trace_id: e.traceId }, value: e.value, timestamp: e.timestamp } } : {};
 }
 
 /** A metric prom-client formats (and aggregates across cluster workers) from our own numbers. */
@@ -117,9 +131,19 @@ export class GatewayMetrics {
           let acc = 0;
           LATENCY_BUCKETS_S.forEach((le, i) => {
             acc += rec.buckets[i]!;
-            out.push({ metricName: `${hist}_bucket`, labels: { le, ...labels }, value: acc });
+            out.push({
+              metricName: `${hist}_bucket`,
+              labels: { le, ...labels },
+              value: acc,
+              ...exemplarOf(rec, i),
+            });
           });
-          out.push({ metricName: `${hist}_bucket`, labels: { le: '+Inf', ...labels }, value: rec.count });
+          out.push({
+            metricName: `${hist}_bucket`,
+            labels: { le: '+Inf', ...labels },
+            value: rec.count,
+            ...exemplarOf(rec, LATENCY_BUCKETS_S.length),
+          });
           out.push({ metricName: `${hist}_sum`, labels, value: rec.sum });
           out.push({ metricName: `${hist}_count`, labels, value: rec.count });
           return out;

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { initTelemetry } from '@pilot/telemetry';
 import { startClusterHub } from './cluster.ts';
 import { readEnv } from './env.ts';
 import { createGateway } from './index.ts';
@@ -35,6 +36,18 @@ if (workers > 1 && cluster.isPrimary) {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
   });
 } else {
+  // the public edge: a client's traceparent keeps its trace id, never its sampling decision
+  // (TRACING_INCOMING); the gateway makes its own spans, so no server-span instrumentation
+  const telemetry = await initTelemetry({
+    service: 'gateway',
+    incoming: 'continue',
+    serverSpans: false,
+    logger: logger.child({ component: 'telemetry' }),
+  }).catch((error: Error) => {
+    logger.fatal(error.message);
+    logger.flush();
+    process.exit(1);
+  });
   const handle = await createGateway({
     routesFile: env.GATEWAY_ROUTES,
     env: process.env,
@@ -67,6 +80,7 @@ if (workers > 1 && cluster.isPrimary) {
     stopping = true;
     logger.info({ signal }, 'shutting down: draining in-flight requests');
     await handle.close();
+    await telemetry.shutdown();
     logger.info('bye');
     logger.flush();
     process.exit(0);

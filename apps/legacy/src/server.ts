@@ -1,4 +1,5 @@
 import { ConfigError, createLogger, createServiceDeps, loadServiceConfig } from '@pilot/service-kit';
+import { initTelemetry, type Telemetry, TelemetryConfigError } from '@pilot/telemetry';
 import { createApp } from './app.ts';
 import { listen } from './http-server.ts';
 
@@ -25,6 +26,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ service: 'legacy', level: config.LOG_LEVEL });
+  let telemetry: Telemetry;
+  try {
+    // before anything listens: the server spans come from the http diagnostics channels
+    telemetry = await initTelemetry({ service: 'legacy', logger: logger.child({ component: 'telemetry' }) });
+  } catch (error) {
+    if (error instanceof TelemetryConfigError) {
+      process.stderr.write(`legacy: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
   const deps = createServiceDeps(config, logger, { service: 'legacy' });
   const app = createApp({
     config,
@@ -51,6 +63,7 @@ async function main(): Promise<void> {
     const { forced } = await running.close(config.SHUTDOWN_TIMEOUT_MS);
     if (forced) logger.warn('shutdown deadline hit: open connections were destroyed');
     await deps.close();
+    await telemetry.shutdown();
     logger.info('shutdown complete');
     logger.flush();
     process.exitCode = 0;

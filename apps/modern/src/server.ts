@@ -5,6 +5,7 @@ import {
   loadServiceConfig,
   type ServiceConfig,
 } from '@pilot/service-kit';
+import { initTelemetry, type Telemetry } from '@pilot/telemetry';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from './create-app.ts';
@@ -74,8 +75,15 @@ export async function start(env: Record<string, string | undefined> = process.en
  */
 async function main() {
   let shutdownDelay: number;
+  let telemetry: Telemetry;
   try {
-    shutdownDelay = configFrom(process.env).SHUTDOWN_TIMEOUT_MS;
+    const config = configFrom(process.env);
+    shutdownDelay = config.SHUTDOWN_TIMEOUT_MS;
+    // before anything listens: the server spans come from the http diagnostics channels
+    telemetry = await initTelemetry({
+      service: 'modern',
+      logger: createLogger({ service: 'modern', level: config.LOG_LEVEL }).child({ component: 'telemetry' }),
+    });
   } catch (error) {
     console.error((error as Error).message);
     process.exit(1);
@@ -83,10 +91,12 @@ async function main() {
   const starting = start();
   closeWithGrace({ delay: shutdownDelay }, async ({ signal, err }) => {
     const server = await starting.catch(() => undefined);
-    if (!server) return;
-    if (err) server.app.log.error({ err }, 'shutting down after an error');
-    else server.app.log.info({ signal }, 'shutting down');
-    await server.close();
+    if (server) {
+      if (err) server.app.log.error({ err }, 'shutting down after an error');
+      else server.app.log.info({ signal }, 'shutting down');
+      await server.close();
+    }
+    await telemetry.shutdown();
   });
   try {
     await starting;

@@ -1,3 +1,4 @@
+import { renderMetrics } from '@pilot/telemetry';
 import { GatewayError } from '../errors.ts';
 import { shadowAdminDeps, shadowAdminRoutes, TextReply } from '../shadow/admin.ts';
 import { type CollectFromWorkers, clusterSource } from '../shadow/cluster.ts';
@@ -20,11 +21,15 @@ export function registerAdminRoutes(admin: AdminServer): void {
   admin.route(
     'GET',
     '/metrics',
-    async () => {
-      const text = gw.options.cluster
-        ? (await (await import('../cluster.ts')).collectClusterMetrics()) +
-          clusterRatioText((await clusterSource(collect).state()).stats)
-        : await gw.metrics.registry.metrics();
+    async ({ headers }) => {
+      if (!gw.options.cluster) {
+        // OpenMetrics (latency exemplars) for a scraper that asks for it, else Prometheus text
+        const out = await renderMetrics(gw.metrics.registry, headers.accept);
+        return new RawReply(200, { 'content-type': out.contentType }, out.body);
+      }
+      const text =
+        (await (await import('../cluster.ts')).collectClusterMetrics()) +
+        clusterRatioText((await clusterSource(collect).state()).stats);
       return new RawReply(200, { 'content-type': gw.metrics.registry.contentType }, text);
     },
     { public: true },

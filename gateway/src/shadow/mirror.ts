@@ -73,6 +73,8 @@ export interface MirrorRequest {
   bodyLength: number;
   /** When the gateway received it (ms since the epoch); default: now. */
   receivedAt?: number;
+  /** Told how this mirror ended (the event onResult gets): the shadow trace's verdict. */
+  onVerdict?: (event: ShadowEvent) => void;
 }
 
 /** Request headers undici sets itself or refuses (hop-by-hop, framing): never copied to a mirror. */
@@ -353,8 +355,10 @@ export class ShadowRun {
     if (this.completed || !this.shadowResult || !this.primary) return;
     if (this.twin && !this.twinResult) return;
     this.completed = true;
-    if (this.overLimit) this.mgr.dropLate(this.start.route.id);
-    else this.mgr.complete(this.start, this.primary, this.shadowResult, this.twinResult);
+    if (this.overLimit) {
+      this.mgr.dropLate(this.start.route.id);
+      this.start.onVerdict?.({ route: this.start.route.id, result: 'dropped_body' });
+    } else this.mgr.complete(this.start, this.primary, this.shadowResult, this.twinResult);
   }
 }
 
@@ -429,8 +433,8 @@ export class ShadowManager {
     const target = this.backend(cfg.backend);
     if (!target) return null;
     const stats = this.stats(req.route.id);
-    if (this.inFlight >= this.maxConcurrent()) return this.drop(req.route.id, stats, 'concurrency');
-    if (req.bodyLength > cfg.maxBodyBytes) return this.drop(req.route.id, stats, 'body');
+    if (this.inFlight >= this.maxConcurrent()) return this.drop(req.route.id, stats, 'concurrency', req);
+    if (req.bodyLength > cfg.maxBodyBytes) return this.drop(req.route.id, stats, 'body', req);
     const learn =
       cfg.noise.mode === 'learn' &&
       SAFE_METHODS.has(req.method) &&
@@ -446,19 +450,25 @@ export class ShadowManager {
     this.drop(route, this.stats(route), 'body');
   }
 
-  private drop(route: string, stats: RouteShadowStats, reason: DropReason): null {
+  private drop(route: string, stats: RouteShadowStats, reason: DropReason, req?: MirrorRequest): null {
     stats.dropped[reason]++;
-    this.onResult({ route, result: reason === 'body' ? 'dropped_body' : 'dropped_concurrency' });
+    const event: ShadowEvent = { route, result: reason === 'body' ? 'dropped_body' : 'dropped_concurrency' };
+    this.onResult(event);
+    req?.onVerdict?.(event);
     return null;
   }
 
   complete(start: MirrorRequest, primary: PrimaryOutcome, shadow: Outcome, twin: Outcome | undefined): void {
+    const emit = (event: ShadowEvent) => {
+      this.onResult(event);
+      start.onVerdict?.(event);
+    };
     const route = start.route;
     const cfg = route.shadow!;
     const { stats, noise } = this.state(route.id);
     const notCompared = (reason: NotComparedReason) => {
       stats.notCompared[reason]++;
-      this.onResult({ route: route.id, result: 'not_compared', reason });
+      emit({ route: route.id, result: 'not_compared', reason });
     };
     if ('error' in primary || 'streaming' in primary) {
       notCompared('error' in primary ? 'primary_error' : 'streaming');
@@ -491,7 +501,7 @@ export class ShadowManager {
     }
     if (result.differences.length === 0) {
       stats.matched++;
-      this.onResult({ route: route.id, result: 'match' });
+      emit({ route: route.id, result: 'match' });
       return;
     }
     const sample: ShadowSample = {
@@ -517,7 +527,7 @@ export class ShadowManager {
       { route: route.id, requestId: start.requestId, differences: result.differences.length },
       'shadow mismatch',
     );
-    this.onResult({ route: route.id, result: 'mismatch', sample });
+    emit({ route: route.id, result: 'mismatch', sample });
   }
 
   /** Forgets a route's counts, ranked paths and samples (learned noise stays). */

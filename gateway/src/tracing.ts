@@ -1,0 +1,133 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import {
+  incomingContext,
+  injectHeaders,
+  isTracing,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  traceIdOf,
+  tracingIncoming,
+} from '@pilot/telemetry';
+import type { ShadowEvent } from './shadow/mirror.ts';
+import type { CompiledRoute } from './table.ts';
+
+/**
+ * The gateway's spans (manual, through @opentelemetry/api: cheaper than instrumenting
+ * node:http, and the only place that knows the route, the choice and the fallback). With
+ * tracing off, traceRequest returns undefined after one boolean read and the client's
+ * traceparent goes upstream untouched.
+ *
+ * One SERVER span per request, started once the route and backend are chosen and ended when
+ * the response closes; its context replaces the client's `traceparent` towards the backend,
+ * so the app's span is its child. A client's context is continued or restarted as
+ * TRACING_INCOMING says (`continue` by default here: its trace id, our sampling decision).
+ *
+ * A mirrored request is its own trace (a root span linked to the served one, sampled with it),
+ * and carries its verdict: match, mismatch (with the differences), not_compared (why), dropped.
+ */
+const tracer = trace.getTracer('@pilot/gateway');
+
+/** What the span reads of the gateway's per-request state when the response closes. */
+export interface TracedRequest {
+  route: CompiledRoute;
+  backend: { name: string };
+  requestId: string;
+  fallbackFrom: string | null;
+  fallbackReason: string | null;
+  errorKind: string | null;
+}
+
+export interface RequestTrace {
+  readonly span: Span;
+  /** The trace id when sampled (for exemplars). */
+  readonly traceId: string | undefined;
+  /**
+   * Starts the shadow trace and returns the mirror's headers: a copy of `headers` with the
+   * shadow span's traceparent. `verdict` ends it.
+   */
+  shadow(headers: IncomingHttpHeaders, backend: string): ShadowTrace;
+}
+
+export interface ShadowTrace {
+  headers: IncomingHttpHeaders;
+  verdict(event: ShadowEvent): void;
+}
+
+export function traceRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: TracedRequest,
+  choice: { backend: string; key?: string; setCookie?: string },
+): RequestTrace | undefined {
+  if (!isTracing()) return undefined;
+  const route = ctx.route;
+  const method = req.method ?? 'GET';
+  const { parent, links } = incomingContext(req.headers, tracingIncoming());
+  const path = req.url ?? '/';
+  const q = path.indexOf('?');
+  const span = tracer.startSpan(
+    `${method} ${route.id}`,
+    {
+      kind: SpanKind.SERVER,
+      links,
+      attributes: {
+        'http.request.method': method,
+        'url.path': q === -1 ? path : path.slice(0, q),
+        'pilot.route': route.id,
+        'pilot.route.mode': route.slots.length > 1 ? 'split' : 'backend',
+        'pilot.backend.chosen': choice.backend,
+        'pilot.sticky': choice.key !== undefined,
+        'pilot.sticky.assigned': choice.setCookie !== undefined,
+        'pilot.request_id': ctx.requestId,
+      },
+    },
+    parent,
+  );
+  injectHeaders(span, req.headers, parent);
+  res.once('close', () => {
+    const status = res.headersSent ? res.statusCode : 499;
+    span.setAttribute('pilot.backend', ctx.backend.name);
+    span.setAttribute('http.response.status_code', status);
+    if (ctx.fallbackFrom !== null) {
+      span.setAttribute('pilot.fallback.from', ctx.fallbackFrom);
+      if (ctx.fallbackReason !== null) span.setAttribute('pilot.fallback.reason', ctx.fallbackReason);
+    }
+    if (ctx.errorKind !== null) span.setAttribute('pilot.error', ctx.errorKind);
+    if (!res.writableFinished) span.setAttribute('pilot.client_closed', true);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  return {
+    span,
+    traceId: traceIdOf(span),
+    shadow(headers, backend) {
+      span.setAttribute('pilot.shadow.backend', backend);
+      const shadow = tracer.startSpan(`shadow ${route.id}`, {
+        kind: SpanKind.CLIENT,
+        root: true,
+        links: [{ context: span.spanContext(), attributes: { 'pilot.link': 'follows' } }],
+        attributes: {
+          'pilot.route': route.id,
+          'pilot.shadow.backend': backend,
+          'pilot.request_id': ctx.requestId,
+        },
+      });
+      const copy: IncomingHttpHeaders = { ...headers };
+      injectHeaders(shadow, copy);
+      return {
+        headers: copy,
+        verdict(event) {
+          shadow.setAttribute('pilot.shadow.verdict', event.result);
+          if (event.reason) shadow.setAttribute('pilot.shadow.reason', event.reason);
+          if (event.sample) {
+            shadow.setAttribute('pilot.shadow.differences', event.sample.differences.length);
+            shadow.setAttribute('pilot.shadow.sample', event.sample.id);
+          }
+          shadow.end();
+        },
+      };
+    },
+  };
+}
