@@ -227,5 +227,22 @@ routes:
     const text = await call(`${gw.adminUrl}/metrics`);
     expect(text.headers['content-type']).toContain('text/plain');
     expect(text.text).not.toContain('trace_id');
+
+    // the app's histogram: the same trace (modern's span is in it)
+    const app = await modern.inject({
+      url: '/metrics',
+      headers: { accept: 'application/openmetrics-text;version=1.0.0' },
+    });
+    expect(app.headers['content-type']).toContain('application/openmetrics-text');
+    const bucket = app.body
+      .split('\n')
+      .filter(
+        (l) => l.startsWith('http_request_duration_seconds_bucket{') && l.includes('route="/articles/:slug"'),
+      );
+    expect(bucket.some((l) => l.includes(`# {trace_id="${traceId}"}`))).toBe(true);
+    const plain = await modern.inject({ url: '/metrics' });
+    expect(plain.headers['content-type']).toContain('text/plain');
+    expect(plain.body).toContain('http_requests_total{');
+    expect(plain.body).not.toContain('trace_id');
   });
 });

@@ -1,3 +1,4 @@
+import { exemplarLabels } from '@pilot/telemetry';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export interface HttpMetrics {
@@ -30,11 +31,18 @@ export function createHttpMetrics(service: string): HttpMetrics {
     help: 'HTTP request latency, by route pattern and status.',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: LATENCY_BUCKETS,
-    registers: [registry],
+    // the trace of a sampled request, shown in OpenMetrics (see @pilot/telemetry renderMetrics);
+    // prom-client refuses exemplars at construction in a Prometheus-text registry, not after
+    enableExemplars: true,
+    registers: [],
   });
+  registry.registerMetric(duration);
   // prom-client hashes the label set on every inc/observe; the set of (method, route pattern,
   // status) is small and bounded, so resolve each combination to its children once.
-  const children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+  const children = new Map<
+    string,
+    { labels: Record<string, string>; count: { inc(): void }; latency: { observe(v: number): void } }
+  >();
   return {
     registry,
     requests,
@@ -44,11 +52,15 @@ export function createHttpMetrics(service: string): HttpMetrics {
       let child = children.get(key);
       if (!child) {
         const labels = { method, route, status: String(status) };
-        child = { count: requests.labels(labels), latency: duration.labels(labels) };
+        child = { labels, count: requests.labels(labels), latency: duration.labels(labels) };
         children.set(key, child);
       }
       child.count.inc();
-      child.latency.observe(seconds);
+      const exemplar = exemplarLabels();
+      // prom-client types exemplar labels as the metric's own label names; any names are valid
+      if (exemplar)
+        duration.observe({ labels: child.labels, value: seconds, exemplarLabels: exemplar as never });
+      else child.latency.observe(seconds);
     },
   };
 }

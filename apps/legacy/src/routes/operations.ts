@@ -1,6 +1,7 @@
 import { HEADERS, routes } from '@pilot/contracts';
 import { readiness } from '@pilot/content';
 import type { HttpMetrics } from '@pilot/service-kit';
+import { renderMetrics } from '@pilot/telemetry';
 import { Router } from 'express';
 import type { AppDeps } from '../deps.ts';
 import { sendJson } from '../lib/send.ts';
@@ -17,13 +18,14 @@ export function operationsRouter({ content }: AppDeps, metrics: HttpMetrics): Ro
     sendJson(res, 200, await readiness(content));
   });
 
-  router.get('/metrics', async (_req, res) => {
-    const text = await metrics.registry.metrics();
+  router.get('/metrics', async (req, res) => {
+    // OpenMetrics (latency exemplars) for a scraper that asks for it, else Prometheus text
+    const out = await renderMetrics(metrics.registry, req.headers.accept);
     res
       .status(200)
-      .set('content-type', metrics.registry.contentType)
+      .set('content-type', out.contentType)
       .set('cache-control', HEADERS.privateCacheControl)
-      .send(text);
+      .send(out.body);
   });
 
   return router;
