@@ -1,7 +1,12 @@
 import { once } from 'node:events';
 import { type AuthService, createAuthService } from '@pilot/auth';
 import { type ContentRepository, createRedisIdempotencyStore, createStrapiContent } from '@pilot/content';
-import { createStrapiClient, type StrapiClient } from '@pilot/strapi-client';
+import {
+  createStrapiClient,
+  failFastRedisOptions,
+  type StrapiClient,
+  watchForHang,
+} from '@pilot/strapi-client';
 import { Redis } from 'ioredis';
 import type { ServiceConfig } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -89,12 +94,14 @@ export function createServiceDeps(
 
   let redis: Redis | undefined;
   if (config.REDIS_URL) {
-    redis = new Redis(config.REDIS_URL, {
-      // fail a command fast when Redis is away (the request answers 503), keep reconnecting
-      maxRetriesPerRequest: 1,
-      commandTimeout: 2_000,
-      connectTimeout: 2_000,
+    // a request never waits for Redis: commands fail at once while it is away (the request
+    // answers 503) and a stopped Redis is noticed by a PING watch; it reconnects by itself
+    redis = new Redis(config.REDIS_URL, failFastRedisOptions(1_000, `${service}:sessions`));
+    const watch = watchForHang(redis, {
+      onHang: (detail) =>
+        logger.child({ component: 'redis' }).warn({ err: detail }, 'session Redis hung, reconnecting'),
     });
+    redis.once('end', () => watch.stop());
     const redisLogger = logger.child({ component: 'redis' });
     let down = false;
     redis.on('error', (error) => {

@@ -72,3 +72,4 @@ export {
   createTypeResolver,
   type TypeResolver,
 } from './graphql/tags.ts';
+export { failFastRedisOptions, type HangWatch, watchForHang } from './cache/fail-fast.ts';

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { EventHub } from '../events.ts';
 import type { StrapiLogger } from '../options.ts';
 import type { CacheEntry } from './entry.ts';
-
-/** Reconnect forever, backing off to 2 s: Redis coming back must need no restart of ours. */
-const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+import { failFastRedisOptions, type HangWatch, reconnectBackoff, watchForHang } from './fail-fast.ts';
 
 /*
  * Tag versions instead of tag member sets (BentoCache's approach): every tag has a version key
@@ -113,8 +111,10 @@ function watchConnection(
 }
 
 /**
- * L2: one ioredis connection with no offline queue and a command timeout, so a dead or slow
- * Redis turns into a fast miss instead of a stuck request. Every method swallows Redis errors.
+ * L2: one ioredis connection that never makes a read wait for Redis (see fail-fast.ts): no
+ * offline queue and a command timeout, so a dead Redis is a fast miss; a stopped one (connected,
+ * silent) is noticed by a PING watch (or the first command that times out) and the connection
+ * dropped, so it is a fast miss too until Redis answers again. Every method swallows Redis errors.
  *
  * Layout: `<prefix>e:<key>` is a hash (d: the JSON entry, t: its tags, v: their versions; PX =
  * ttl + grace); `<prefix>v:<tag>` is the tag's version; `<prefix>vseq` the version counter (see
@@ -126,19 +126,17 @@ export class RedisLayer {
   #prefix: string;
   #logger: StrapiLogger;
   #scripts: ScriptClient;
+  #watch: HangWatch;
 
   constructor(url: string, prefix: string, commandTimeoutMs: number, events: EventHub, logger: StrapiLogger) {
     this.#prefix = prefix;
     this.#logger = logger;
-    const options: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: commandTimeoutMs,
-      connectTimeout: 2_000,
-      retryStrategy,
-      connectionName: 'strapi-client:cache',
-    };
-    this.client = new Redis(url, options);
+    this.client = new Redis(url, failFastRedisOptions(commandTimeoutMs, 'strapi-client:cache'));
+    this.#watch = watchForHang(this.client, {
+      timeoutMs: commandTimeoutMs,
+      onHang: (detail) =>
+        logger.warn({ err: detail }, 'strapi-client: redis cache connection hung, reconnecting'),
+    });
     this.client.defineCommand('strapiCacheWrite', { lua: WRITE_SCRIPT });
     this.client.defineCommand('strapiCacheRead', { lua: READ_SCRIPT });
     this.client.defineCommand('strapiCacheInvalidate', { lua: INVALIDATE_SCRIPT });
@@ -173,6 +171,8 @@ export class RedisLayer {
       return entry;
     } catch (error) {
       this.#logger.debug({ err: (error as Error).message }, 'strapi-client: L2 read failed');
+      // a timed-out read says Redis may be hung: check now, not at the next tick
+      this.#watch.suspect();
       return undefined;
     }
   }
@@ -222,6 +222,7 @@ export class RedisLayer {
   }
 
   async close(): Promise<void> {
+    this.#watch.stop();
     await closeRedis(this.client);
   }
 }
@@ -253,7 +254,7 @@ export class InvalidationBus {
     this.#sub = new Redis(url, {
       maxRetriesPerRequest: null,
       connectTimeout: 2_000,
-      retryStrategy,
+      retryStrategy: reconnectBackoff,
       connectionName: 'strapi-client:bus',
     });
     watchConnection(this.#sub, 'bus', events, logger, (reconnected) => {
@@ -299,15 +300,28 @@ export class InvalidationBus {
   }
 }
 
+/**
+ * QUIT lets pending replies arrive. Bounded: a stopped Redis never answers it, and never
+ * acknowledges a close either, so after a second the socket is destroyed rather than ended.
+ */
 async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') {
     client.disconnect();
     return;
   }
-  try {
-    await client.quit();
-  } catch {
+  const quit = client.quit().then(
+    () => true,
+    () => false,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), 1_000);
+  });
+  const clean = await Promise.race([quit, late]);
+  clearTimeout(timer);
+  if (!clean) {
     client.disconnect();
+    client.stream?.destroy();
   }
 }

@@ -10,6 +10,10 @@ export interface ThrowawayRedis {
   port: number;
   /** Kills the server (SIGKILL: a crash, not a graceful shutdown). */
   kill(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open, nothing answers. */
+  stop(): void;
+  /** Unfreezes it (SIGCONT). */
+  resume(): void;
   /** Starts it again on the same port (empty: persistence is off). */
   restart(): Promise<void>;
   /** Kills it for good. */
@@ -79,6 +83,7 @@ function killChild(child: ChildProcess | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
+    child.kill('SIGCONT'); // a stopped process dies too, but let it go on its way
     child.kill('SIGKILL');
   });
 }
@@ -98,6 +103,12 @@ export async function startThrowawayRedis(
         async kill() {
           await killChild(child);
           child = undefined;
+        },
+        stop() {
+          child?.kill('SIGSTOP');
+        },
+        resume() {
+          child?.kill('SIGCONT');
         },
         async restart() {
           await killChild(child);
