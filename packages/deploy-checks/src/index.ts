@@ -5,3 +5,4 @@ export * from './k8s.ts';
 export * from './metrics.ts';
 export * from './repo.ts';
 export * from './recipe.ts';
+export * from './tracing.ts';

@@ -145,7 +145,7 @@ describe('docker-compose.yml project rules', () => {
     expect(checkHostPortConflicts(resolved)).toEqual([]);
     const published = Object.entries(resolved.services).flatMap(([n, s]) => publishedPorts(n, s));
     expect(published.map((p) => `${p.service}:${p.hostPort}`).sort()).toEqual(
-      ['cms:1337', 'edge:8080', 'edge:8081', 'grafana:3000', 'prometheus:9090'].sort(),
+      ['cms:1337', 'edge:8080', 'edge:8081', 'grafana:3000', 'jaeger:16686', 'prometheus:9090'].sort(),
     );
     // Admin surfaces are reachable from this machine only.
     for (const p of published.filter((x) => x.service !== 'edge' || x.containerPort === '8081')) {
