@@ -1,6 +1,11 @@
 import type { Gateway } from '../gateway.ts';
 import { summarize, type RawWindow, MAX_WINDOW_S } from '../stats.ts';
-import { emptySnapshot, mergeRouteSnapshots, routeShadowNumbers, type RouteShadowSnapshot } from '../shadow/stats.ts';
+import {
+  emptySnapshot,
+  mergeRouteSnapshots,
+  routeShadowNumbers,
+  type RouteShadowSnapshot,
+} from '../shadow/stats.ts';
 import type { CompiledRoute } from '../table.ts';
 
 /** JSON shapes of the admin API (documented in README.md#admin-api). */
@@ -31,6 +36,9 @@ export function routeView(route: CompiledRoute) {
     migration: route.migration,
     override: route.override,
     maxBodyBytes: route.maxBodyBytes,
+    stream: route.stream,
+    timeoutMs: route.timeoutMs ?? null,
+    idleTimeoutMs: route.idleTimeoutMs ?? null,
   };
 }
 
@@ -53,6 +61,7 @@ export async function tableView(gw: Gateway) {
       ]),
     ),
     routes: t.routes.map(routeView),
+    routeBreakers: gw.breakers.notClosed(),
   };
 }
 
@@ -108,6 +117,8 @@ export function statsView(
     inFlight: gw.inFlight,
     routes,
     backends: Object.fromEntries([...t.backends.keys()].map((name) => [name, gw.pool.get(name)!.view()])),
+    /** Route breakers that are open or half-open (closed ones are not listed). */
+    routeBreakers: gw.breakers.notClosed(),
   };
 }
 

@@ -124,7 +124,8 @@ export class RouteBreaker {
  * while the route keeps its id and its breaker settings.
  */
 export class RouteBreakers {
-  private readonly byKey = new Map<string, { cfg: BreakerConfig; breaker: RouteBreaker }>();
+  /** route id → backend name → breaker: two lookups per request, no key to build. */
+  private readonly byRoute = new Map<string, Map<string, { cfg: BreakerConfig; breaker: RouteBreaker }>>();
   private readonly onChange: (route: string, backend: string, state: BreakerState) => void;
 
   constructor(onChange: (route: string, backend: string, state: BreakerState) => void) {
@@ -132,22 +133,31 @@ export class RouteBreakers {
   }
 
   get(route: string, backend: string, cfg: BreakerConfig): RouteBreaker {
-    const key = `${route}\u0000${backend}`;
-    const entry = this.byKey.get(key);
+    let byBackend = this.byRoute.get(route);
+    if (!byBackend) {
+      byBackend = new Map();
+      this.byRoute.set(route, byBackend);
+    }
+    const entry = byBackend.get(backend);
     if (entry && entry.cfg === cfg) return entry.breaker;
     const breaker = new RouteBreaker(cfg, (state) => this.onChange(route, backend, state));
-    this.byKey.set(key, { cfg, breaker });
+    byBackend.set(backend, { cfg, breaker });
     return breaker;
   }
 
   /** Drops the breakers of routes or backends that are gone, keeps the rest (called on reload). */
   retain(routes: ReadonlyMap<string, BreakerConfig>, backends: ReadonlySet<string>): void {
-    for (const [key, entry] of this.byKey) {
-      const [route, backend] = key.split('\u0000') as [string, string];
+    for (const [route, byBackend] of this.byRoute) {
       const cfg = routes.get(route);
-      if (!cfg || !backends.has(backend)) this.byKey.delete(key);
-      else if (JSON.stringify(cfg) !== JSON.stringify(entry.cfg)) this.byKey.delete(key);
-      else entry.cfg = cfg;
+      if (!cfg) {
+        this.byRoute.delete(route);
+        continue;
+      }
+      const same = (other: BreakerConfig) => JSON.stringify(cfg) === JSON.stringify(other);
+      for (const [backend, entry] of byBackend) {
+        if (!backends.has(backend) || !same(entry.cfg)) byBackend.delete(backend);
+        else entry.cfg = cfg;
+      }
     }
   }
 
@@ -160,21 +170,22 @@ export class RouteBreakers {
     openedAt: string;
   }> {
     const out = [];
-    for (const [key, { breaker }] of this.byKey) {
-      if (breaker.state === 'closed') continue;
-      const [route, backend] = key.split('\u0000') as [string, string];
-      out.push({
-        route,
-        backend,
-        state: breaker.state,
-        opens: breaker.opens,
-        openedAt: new Date(breaker.openedAt).toISOString(),
-      });
+    for (const [route, byBackend] of this.byRoute) {
+      for (const [backend, { breaker }] of byBackend) {
+        if (breaker.state === 'closed') continue;
+        out.push({
+          route,
+          backend,
+          state: breaker.state,
+          opens: breaker.opens,
+          openedAt: new Date(breaker.openedAt).toISOString(),
+        });
+      }
     }
     return out;
   }
 
   state(route: string, backend: string): BreakerState {
-    return this.byKey.get(`${route}\u0000${backend}`)?.breaker.state ?? 'closed';
+    return this.byRoute.get(route)?.get(backend)?.breaker.state ?? 'closed';
   }
 }
