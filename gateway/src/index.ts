@@ -6,7 +6,7 @@ import { DEFAULT_ROUTES_FILE } from './env.ts';
 import { Gateway, type GatewayOptions } from './gateway.ts';
 import { createLogger } from './log.ts';
 
-export type { AdminHandler, AdminRequest } from './admin/server.ts';
+export type { AdminHandler, AdminRequest, AdminRouter } from './admin/types.ts';
 export { AdminServer } from './admin/server.ts';
 export { routeView, statsView, tableView } from './admin/views.ts';
 export { bucketOf, choose, jwtSubject } from './choose.ts';

@@ -4,11 +4,11 @@ import { shadowAdminDeps, shadowAdminRoutes, TextReply } from '../shadow/admin.t
 import { type CollectFromWorkers, clusterSource } from '../shadow/cluster.ts';
 import { clusterRatioText } from '../shadow/metrics.ts';
 import { registerControlPage } from './page/index.ts';
-import { type AdminServer, RawReply } from './server.ts';
+import { type AdminRouter, RawReply } from './types.ts';
 import { collectStats, routeView, tableView } from './views.ts';
 
 /** The admin API. README.md#admin-api documents each endpoint's body and response. */
-export function registerAdminRoutes(admin: AdminServer): void {
+export function registerAdminRoutes(admin: AdminRouter): void {
   const gw = admin.gateway;
   // cluster IPC, loaded only in worker mode
   const collect: CollectFromWorkers = async <T>(kind: string, args?: Record<string, unknown>) =>

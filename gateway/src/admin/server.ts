@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, {
   type FastifyInstance,
@@ -9,6 +8,7 @@ import Fastify, {
 import { answerAndClose, drainBounded, GatewayError, MAX_DRAIN_BYTES, rawErrorResponse } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { actorOf, tokenMatches } from './auth.ts';
+import { type AdminHandler, type AdminRouter, RawReply } from './types.ts';
 import { registerAdminRoutes } from './routes.ts';
 
 /**
@@ -22,30 +22,6 @@ import { registerAdminRoutes } from './routes.ts';
  * body over 64 KiB, a handler that throws or rejects, bytes the HTTP parser refuses. Nothing a
  * client sends can end the process or leave a request unanswered.
  */
-export interface AdminRequest {
-  params: Record<string, string>;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  actor: { who: string; ip: string };
-  /** The JSON body as an object (≤ 64 KiB); `{}` when empty; 400 INVALID_JSON otherwise. */
-  body(): Promise<Record<string, unknown>>;
-}
-
-/** A non-JSON answer (Prometheus text, the control page's files, a redirect). */
-export class RawReply {
-  readonly status: number;
-  readonly headers: Record<string, string | number>;
-  readonly body: string | Buffer;
-  constructor(status: number, headers: Record<string, string | number>, body: string | Buffer) {
-    this.status = status;
-    this.headers = headers;
-    this.body = body;
-  }
-}
-
-/** Return a value to send it as JSON (200), or a RawReply. */
-export type AdminHandler = (r: AdminRequest) => Promise<unknown> | unknown;
-
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served without the admin token. */
@@ -55,7 +31,7 @@ declare module 'fastify' {
 
 const ADMIN_BODY_LIMIT = 64 * 1024;
 
-export class AdminServer {
+export class AdminServer implements AdminRouter {
   readonly app: FastifyInstance;
   readonly gateway: Gateway;
   private readonly token: string | undefined;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { GatewayError } from '../../errors.ts';
-import { type AdminServer, RawReply } from '../server.ts';
+import { type AdminRouter, RawReply } from '../types.ts';
 import { type CacheScrape, scrapeCache } from './cache.ts';
 
 /**
@@ -70,7 +70,7 @@ async function sendFile(name: string): Promise<RawReply> {
 export const CONTROL_PAGE_PATH = '/admin/ui';
 
 /** Mounts the control page and its read endpoint on the admin server. */
-export function registerControlPage(admin: AdminServer): void {
+export function registerControlPage(admin: AdminRouter): void {
   const gw = admin.gateway;
   const page = () => sendFile('index.html');
   admin.route('GET', CONTROL_PAGE_PATH, page, { public: true });
