@@ -85,21 +85,31 @@ export { loadDurationMs };
  * Fires `onArrival(index, intendedStartMs)` at each offset, measured on `now()` from `t0`.
  * Late timers fire every due arrival at once (catch-up), so the offered rate holds even when
  * the event loop stalls; each arrival still carries its intended time. Resolves when every
- * arrival has fired or `signal` aborts.
+ * arrival (before `until`) has fired, or `signal` aborts.
  */
 export async function runSchedule(
   offsetsMs: number[],
   t0: number,
   onArrival: (index: number, intendedMs: number) => void,
-  options: { now?: () => number; sleep?: (ms: number) => Promise<void>; signal?: AbortSignal } = {},
+  options: {
+    now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
+    signal?: AbortSignal;
+    /**
+     * Checked between arrivals: the offset (ms) from which no arrival fires any more (a capacity
+     * run past its breaking step). Arrivals before it still fire, even late.
+     */
+    until?: () => number;
+  } = {},
 ): Promise<void> {
   const now = options.now ?? (() => performance.now());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let i = 0;
+  const until = () => options.until?.() ?? Number.POSITIVE_INFINITY;
   while (i < offsetsMs.length) {
-    if (options.signal?.aborted) return;
+    if (options.signal?.aborted || offsetsMs[i]! >= until()) return;
     const current = now();
-    while (i < offsetsMs.length && t0 + offsetsMs[i]! <= current) {
+    while (i < offsetsMs.length && t0 + offsetsMs[i]! <= current && offsetsMs[i]! < until()) {
       onArrival(i, t0 + offsetsMs[i]!);
       i += 1;
     }

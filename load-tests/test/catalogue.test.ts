@@ -1,15 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildK6Options, isStreaming, loadFor } from '../k6/lib/core.js';
+import { capacityRates, iterationsBetween, phasesFor } from '../k6/lib/kinds.js';
 import {
   type Catalogue,
+  CATALOGUE_PATH,
   CatalogueError,
   loadCatalogue,
   parseCatalogue,
   templateExpressions,
 } from '../src/catalogue.ts';
+import { arrivalOffsetsMs } from '../src/pacing.ts';
 
 const shipped = loadCatalogue();
-const clone = (): Catalogue => structuredClone(shipped);
+/** The catalogue as written (kind scenarios not yet completed from the ones they name). */
+const clone = (): Catalogue => JSON.parse(readFileSync(CATALOGUE_PATH, 'utf8')) as Catalogue;
 const scenarioNamed = (c: Catalogue, name: string) => c.scenarios.find((s) => s.name === name)!;
 
 function invalid(mutate: (c: Catalogue) => void): string {
@@ -30,7 +35,8 @@ describe('the shipped catalogue (scenarios.json)', () => {
   });
 
   it('covers every route character of the design', () => {
-    const byRoute = (route: string) => shipped.scenarios.filter((s) => s.route.includes(route));
+    const byRoute = (route: string) =>
+      shipped.scenarios.filter((s) => (!s.kind || s.kind === 'fixed') && s.route.includes(route));
     expect(byRoute('GET /articles/:slug')).toHaveLength(1);
     const list = shipped.scenarios.find((s) => s.route === 'GET /articles')!;
     expect(list.steps[0]!.path).toMatch(/page=.*pageSize=10/);
@@ -50,9 +56,117 @@ describe('the shipped catalogue (scenarios.json)', () => {
     for (const s of shipped.scenarios) {
       const t = s.thresholds ?? shipped.defaults.thresholds;
       expect(t.p95Ms).toBeLessThanOrEqual(t.p99Ms);
-      expect(loadFor(shipped, s, 'smoke').executor).toBe('constant-arrival-rate');
+      expect(loadFor(shipped, s, 'smoke').executor).toMatch(/arrival-rate/);
+      expect(loadFor(shipped, s, 'warmup').executor).toBe('constant-arrival-rate');
       expect(s.load.executor).toMatch(/arrival-rate/);
     }
+  });
+
+  it('has capacity runs for the cached read, the list, the validated write and the fan-out, and a soak and a spike', () => {
+    const capacity = shipped.scenarios.filter((s) => s.kind === 'capacity').map((s) => s.of);
+    expect(capacity).toEqual(
+      expect.arrayContaining(['cached-read', 'list-paging', 'write-rejected', 'aggregate-fanout']),
+    );
+    const soak = shipped.scenarios.find((s) => s.kind === 'soak')!;
+    expect(soak.soak).toMatchObject({ duration: '10m' });
+    expect(soak.soak!.leakBoundMb).toBeGreaterThan(0);
+    const spike = shipped.scenarios.find((s) => s.kind === 'spike')!;
+    expect(spike.spike).toMatchObject({ factor: 10, spike: '10s' });
+  });
+
+  it('keeps a full capacity run of the catalogue bounded (well under 5 minutes for three targets)', () => {
+    let totalMs = 0;
+    for (const s of shipped.scenarios.filter((x) => x.kind === 'capacity')) {
+      const phases = phasesFor(shipped, s, 'full');
+      totalMs += phases.at(-1)!.endMs * s.targets.length;
+    }
+    expect(totalMs).toBeLessThan(4 * 60_000);
+  });
+});
+
+describe('scenario kinds', () => {
+  it('a kind scenario takes requests, targets and thresholds from the fixed one it names', () => {
+    const cap = scenarioNamed(shipped, 'cached-read-capacity');
+    const base = scenarioNamed(shipped, 'cached-read');
+    expect(cap.steps).toEqual(base.steps);
+    expect(cap.targets).toEqual(base.targets);
+    expect(cap.thresholds).toEqual(base.thresholds);
+    expect(cap.route).toBe(base.route);
+    const fanout = scenarioNamed(shipped, 'aggregate-fanout-capacity');
+    expect(fanout.thresholds!.p99Ms).toBeGreaterThan(
+      scenarioNamed(shipped, 'aggregate-fanout').thresholds!.p99Ms,
+    );
+  });
+
+  it('capacity: stepped rates held for stepDuration each, jumps in no time; phases line up with the arrivals', () => {
+    const cap = scenarioNamed(shipped, 'cached-read-capacity');
+    const plan = cap.capacity!;
+    const rates = capacityRates(plan);
+    expect(rates).toHaveLength(plan.steps);
+    expect(rates[0]).toBe(plan.startRate);
+    for (let i = 1; i < rates.length; i++) expect(rates[i]!).toBeGreaterThan(rates[i - 1]!);
+    const load = loadFor(shipped, cap, 'full');
+    expect(load.executor).toBe('ramping-arrival-rate');
+    const phases = phasesFor(shipped, cap, 'full');
+    expect(phases.map((p) => p.rate)).toEqual(rates);
+    // the schedule offers each step's rate × its duration, counted the same way by both engines
+    const offsets = arrivalOffsetsMs(load as never);
+    for (const p of phases) {
+      const inPhase = offsets.filter((o) => o >= p.startMs && o < p.endMs).length;
+      expect(inPhase).toBe(iterationsBetween(load, p.startMs, p.endMs));
+      expect(inPhase).toBeCloseTo((p.rate * (p.endMs - p.startMs)) / 1000, -1);
+    }
+    // smoke: two short steps
+    expect(phasesFor(shipped, cap, 'smoke')).toHaveLength(2);
+  });
+
+  it('spike: base, factor× for the spike, base again', () => {
+    const spike = scenarioNamed(shipped, 'cached-read-spike');
+    const phases = phasesFor(shipped, spike, 'full');
+    expect(phases.map((p) => p.name)).toEqual(['before', 'spike', 'after']);
+    expect(phases[1]!.rate).toBe(phases[0]!.rate * 10);
+    expect(phases[1]!.endMs - phases[1]!.startMs).toBe(10_000);
+    const load = loadFor(shipped, spike, 'full');
+    expect(iterationsBetween(load, phases[1]!.startMs, phases[1]!.endMs)).toBe(phases[1]!.rate * 10);
+  });
+
+  it('soak: one rate, windows over the whole run', () => {
+    const soak = scenarioNamed(shipped, 'list-paging-soak');
+    const phases = phasesFor(shipped, soak, 'full');
+    expect(phases).toHaveLength(20);
+    expect(phases.at(-1)!.endMs).toBe(600_000);
+    expect(phasesFor(shipped, soak, 'smoke').at(-1)!.endMs).toBeLessThanOrEqual(5000);
+  });
+
+  it('rejects a kind scenario without its block, naming a non-fixed scenario, or overriding requests', () => {
+    expect(
+      invalid((c) => {
+        delete scenarioNamed(c, 'cached-read-capacity').capacity;
+      }),
+    ).toMatch(/a capacity scenario needs a "capacity" block/);
+    expect(
+      invalid((c) => {
+        scenarioNamed(c, 'cached-read-capacity').of = 'cached-read-spike';
+      }),
+    ).toMatch(/names the fixed scenario it loads with "of"/);
+    expect(
+      invalid((c) => {
+        scenarioNamed(c, 'cached-read-capacity').steps = scenarioNamed(c, 'cached-read').steps;
+      }),
+    ).toMatch(/takes "steps" from the scenario it names/);
+    expect(
+      invalid((c) => {
+        scenarioNamed(c, 'cached-read').capacity = scenarioNamed(c, 'cached-read-capacity').capacity;
+      }),
+    ).toMatch(/belongs to kind "capacity" only/);
+  });
+
+  it("rejects too few virtual users for the peak rate at the p99 limit (Little's law)", () => {
+    expect(
+      invalid((c) => {
+        scenarioNamed(c, 'cached-read-capacity').capacity!.maxVUs = 50;
+      }),
+    ).toMatch(/maxVUs 50 is below peak rate × p99 limit/);
   });
 });
 
@@ -109,7 +223,7 @@ describe('catalogue validation', () => {
     ).toMatch(/sse step must be a GET/);
     expect(
       invalid((c) => {
-        (c.scenarios[0] as Record<string, unknown>).rps = 5;
+        (c.scenarios[0] as unknown as Record<string, unknown>).rps = 5;
       }),
     ).toMatch(/rps/);
   });
@@ -125,9 +239,11 @@ describe('catalogue validation', () => {
 
 describe('k6 options built from the catalogue', () => {
   it('one k6 scenario per applicable catalogue scenario, sequenced, with catalogue thresholds', () => {
-    const legacy = buildK6Options(shipped, { target: 'legacy', mode: 'full' });
+    const legacy = buildK6Options(shipped, { target: 'legacy', mode: 'full', kinds: ['fixed'] });
     expect(legacy.order).not.toContain('sse-subscribe');
-    expect(legacy.order).toHaveLength(shipped.scenarios.length - 1);
+    expect(legacy.order).toHaveLength(
+      shipped.scenarios.filter((s) => !s.kind || s.kind === 'fixed').length - 1,
+    );
     const cached = legacy.scenarios['cached-read']!;
     expect(cached).toMatchObject({
       executor: 'constant-arrival-rate',

@@ -83,3 +83,27 @@ describe('arrival scheduling (open model)', () => {
     expect(fired).toEqual([0, 1]);
   });
 });
+
+describe('stopping a schedule early (capacity runs past their breaking step)', () => {
+  it('fires every arrival before `until`, even late, and none from it on', async () => {
+    let clock = 0;
+    const fired: number[] = [];
+    let until = Number.POSITIVE_INFINITY;
+    await runSchedule(
+      [0, 100, 200, 300, 400, 500],
+      0,
+      (i) => {
+        fired.push(i);
+        if (i === 1) until = 300; // decided while running: stop at 300 ms
+      },
+      {
+        now: () => clock,
+        sleep: async () => {
+          clock += 250; // wakes late: 200 is due together with 250
+        },
+        until: () => until,
+      },
+    );
+    expect(fired).toEqual([0, 1, 2]);
+  });
+});

@@ -1,9 +1,15 @@
 // Pure helpers shared by the k6 scripts (k6/run.js) and the Node runner (src/runner.ts), so
 // that a catalogue scenario means exactly the same requests, pacing and thresholds in both.
 //
-// Rules for this file: no imports at all (neither k6 modules nor Node built-ins), and only
-// syntax that k6 0.4x's JavaScript runtime accepts (no optional chaining, no `??`, no class
-// fields). It is type-checked twice: with @types/k6 (tsconfig.k6.json) and from the Node side.
+// Rules for the files in k6/lib: no imports but each other (neither k6 modules nor Node
+// built-ins), and only syntax that k6 0.4x's JavaScript runtime accepts (no optional chaining,
+// no `??`, no class fields). They are type-checked twice: with @types/k6 (tsconfig.k6.json) and
+// from the Node side.
+
+import { kindPlan, phasesFor, timelineBucketMs } from './kinds.js';
+import { formatDuration, parseDuration } from './parse.js';
+
+export { formatDuration, parseDuration };
 
 /**
  * @typedef {Record<string, string | number>} Vars
@@ -20,10 +26,15 @@
  * @typedef {ConstantArrivalLoad | RampingArrivalLoad | ConstantVusLoad} Load
  * @typedef {{ rate: number, duration: string }} ShortRun
  * @typedef {{ p95Ms: number, p99Ms: number, errorRate: number }} Thresholds
+ * @typedef {{ startRate: number, factor: number, steps: number, stepDuration: string, maxVUs?: number, overshoot?: number, generatorLagMs?: number }} CapacityPlan
+ * @typedef {{ rate: number, duration: string, window: string, leakBoundMb: number, maxP99Drift: number, maxVUs?: number }} SoakPlan
+ * @typedef {{ baseRate: number, factor: number, before: string, spike: string, after: string, maxVUs?: number }} SpikePlan
+ * @typedef {'fixed' | 'capacity' | 'soak' | 'spike'} Kind
  * @typedef {{
  *   name: string, character: string, route: string, targets: string[],
  *   notApplicable?: Record<string, string>, load: Load, smoke?: ShortRun, warmup?: ShortRun,
- *   steps: Step[], thresholds?: Thresholds
+ *   steps: Step[], thresholds?: Thresholds,
+ *   kind?: Kind, of?: string, capacity?: CapacityPlan, soak?: SoakPlan, spike?: SpikePlan
  * }} Scenario
  * @typedef {{
  *   version: number, description?: string, vars: Vars,
@@ -40,44 +51,6 @@ export const TARGETS = ['legacy', 'modern', 'gateway'];
 /** Custom k6 metric names (the Node runner reports the same quantities under the same names). */
 export const METRIC_LATENCY = 'pilot_latency';
 export const METRIC_ERRORS = 'pilot_errors';
-
-/**
- * Parses a k6-style duration ("250ms", "3s", "1m30s", "1h") into milliseconds.
- * A bare number is taken as seconds, as k6 does.
- * @param {string | number} text
- * @returns {number}
- */
-export function parseDuration(text) {
-  if (typeof text === 'number') return text * 1000;
-  const trimmed = String(text).trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  /** @type {Record<string, number>} */
-  const unit = { ms: 1, s: 1000, m: 60000, h: 3600000 };
-  let total = 0;
-  let consumed = 0;
-  let match = re.exec(trimmed);
-  while (match !== null) {
-    if (match.index !== consumed) break;
-    total += Number(match[1]) * /** @type {number} */ (unit[/** @type {string} */ (match[2])]);
-    consumed = match.index + match[0].length;
-    match = re.exec(trimmed);
-  }
-  if (consumed === 0 || consumed !== trimmed.length) {
-    throw new Error('invalid duration "' + text + '" (expected e.g. "500ms", "3s", "1m30s")');
-  }
-  return total;
-}
-
-/**
- * Formats milliseconds as a k6 duration string ("1500ms" → "1.5s").
- * @param {number} ms
- * @returns {string}
- */
-export function formatDuration(ms) {
-  if (ms % 1000 === 0) return ms / 1000 + 's';
-  return Math.round(ms) + 'ms';
-}
 
 /**
  * Catalogue vars, each overridable from the environment as VAR_<name> (k6: `-e VAR_slug=x`).
@@ -202,6 +175,16 @@ export function renderStep(step, ctx, defaultTimeout, mode) {
   };
 }
 
+/**
+ * Number of complete server-sent event blocks (each ends with a blank line) in a text.
+ * @param {string} text
+ * @returns {number}
+ */
+export function countEvents(text) {
+  const matches = text.replace(/\r\n/g, '\n').match(/\n\n/g);
+  return matches ? matches.length : 0;
+}
+
 /** The longest SSE hold in smoke and warm-up runs (they assert correctness, not endurance). */
 export const SHORT_HOLD_MS = 1000;
 
@@ -289,13 +272,16 @@ export function appliesTo(scenario, target) {
 
 /**
  * The load to apply for a mode: the catalogue's load for a full run, else a short
- * constant-arrival-rate run (scenario override, or the catalogue defaults).
+ * constant-arrival-rate run (scenario override, or the catalogue defaults). A kind scenario
+ * (capacity, soak, spike) gets its own shape in full and smoke runs (kinds.js).
  * @param {Catalogue} catalogue
  * @param {Scenario} scenario
  * @param {Mode} mode
  * @returns {Load}
  */
 export function loadFor(catalogue, scenario, mode) {
+  const plan = kindPlan(catalogue, scenario, mode);
+  if (plan) return plan.load;
   if (mode === 'full') return scenario.load;
   const short =
     mode === 'smoke'
@@ -355,13 +341,31 @@ export function isStreaming(scenario) {
   return true;
 }
 
+/** Always-true thresholds: they make k6 keep a sub-metric in the summary without judging it. */
+const KEEP = { trend: 'max>=0', rate: 'rate>=0', counter: 'count>=0' };
+
+/** The counter of started iterations (achieved rate; offered minus started is what k6 dropped). */
+export const METRIC_ITERATIONS = 'pilot_iterations';
+
+/**
+ * Where each scenario sits in a k6 run and how its samples are bucketed, for handleSummary
+ * and the probe (k6/run.js): start offset, duration, timeline bucket width, kind phases.
+ * @typedef {{ name: string, kind: string, startMs: number, durationMs: number, bucketMs: number, buckets: number, phases: import('./kinds.js').Phase[], load: Load, streaming: boolean }} ScenarioLayout
+ */
+
 /**
  * k6 `options` for one target: one k6 scenario per catalogue scenario (same name, so k6's
  * `scenario` tag is the catalogue name), run one after another via startTime so they never
  * compete for the machine, with thresholds from the catalogue on the custom metrics.
+ *
+ * Capacity and spike scenarios are meant to cross the SLO, so their thresholds only keep the
+ * sub-metrics in the summary (the verdict is the analysis, not k6's exit code). Every scenario
+ * also keeps per-bucket (`w`) and per-phase (`phase`) sub-metrics: the timelines and the
+ * capacity steps of the report come from them, since k6's summary has no time series.
  * @param {Catalogue} catalogue
- * @param {{ target: string, mode: Mode, only?: string[] }} choice
- * @returns {{ scenarios: Record<string, Record<string, unknown>>, thresholds: Record<string, string[]>, order: string[] }}
+ * @param {{ target: string, mode: Mode, only?: string[], kinds?: string[] }} choice `only` names
+ *   scenarios of any kind; else `kinds` (default: every kind) picks them
+ * @returns {{ scenarios: Record<string, Record<string, unknown>>, thresholds: Record<string, string[]>, order: string[], layout: ScenarioLayout[] }}
  */
 export function buildK6Options(catalogue, choice) {
   /** @type {Record<string, Record<string, unknown>>} */
@@ -370,11 +374,15 @@ export function buildK6Options(catalogue, choice) {
   const thresholds = {};
   /** @type {string[]} */
   const order = [];
+  /** @type {ScenarioLayout[]} */
+  const layout = [];
   const gracefulStopMs = parseDuration(catalogue.defaults.gracefulStop);
   let startMs = 0;
   for (let i = 0; i < catalogue.scenarios.length; i++) {
     const scenario = /** @type {Scenario} */ (catalogue.scenarios[i]);
-    if (choice.only && choice.only.length > 0 && choice.only.indexOf(scenario.name) === -1) continue;
+    const named = choice.only && choice.only.length > 0;
+    if (named && /** @type {string[]} */ (choice.only).indexOf(scenario.name) === -1) continue;
+    if (!named && choice.kinds && choice.kinds.indexOf(scenario.kind || 'fixed') === -1) continue;
     if (!appliesTo(scenario, choice.target)) continue;
     const load = loadFor(catalogue, scenario, choice.mode);
     /** @type {Record<string, unknown>} */
@@ -402,15 +410,69 @@ export function buildK6Options(catalogue, choice) {
     }
     scenarios[scenario.name] = k6;
     order.push(scenario.name);
+    const name = scenario.name;
     const limits = thresholdsFor(catalogue, scenario);
-    if (!isStreaming(scenario)) {
-      thresholds[METRIC_LATENCY + '{scenario:' + scenario.name + '}'] = [
-        'p(95)<' + limits.p95Ms,
-        'p(99)<' + limits.p99Ms,
-      ];
+    const streaming = isStreaming(scenario);
+    const judged = !scenario.kind || scenario.kind === 'fixed' || scenario.kind === 'soak';
+    if (!streaming) {
+      thresholds[METRIC_LATENCY + '{scenario:' + name + '}'] = judged
+        ? ['p(95)<' + limits.p95Ms, 'p(99)<' + limits.p99Ms]
+        : [KEEP.trend];
     }
-    thresholds[METRIC_ERRORS + '{scenario:' + scenario.name + '}'] = ['rate<=' + limits.errorRate];
-    startMs += loadDurationMs(load) + gracefulStopMs;
+    thresholds[METRIC_ERRORS + '{scenario:' + name + '}'] = [
+      judged ? 'rate<=' + limits.errorRate : KEEP.rate,
+    ];
+    thresholds[METRIC_ITERATIONS + '{scenario:' + name + '}'] = [KEEP.counter];
+    for (let j = 0; j < scenario.steps.length; j++) {
+      const step = /** @type {Step} */ (scenario.steps[j]);
+      if (scenario.steps.length > 1 && !step.sse)
+        thresholds[METRIC_LATENCY + '{scenario:' + name + ',step:' + step.name + '}'] = [KEEP.trend];
+    }
+    const durationMs = loadDurationMs(load);
+    const bucketMs = timelineBucketMs(durationMs);
+    const buckets = Math.max(1, Math.ceil(durationMs / bucketMs));
+    const phases = phasesFor(catalogue, scenario, choice.mode);
+    /** @type {Array<[string, string]>} */
+    const keys = [];
+    for (let w = 0; w < buckets; w++) keys.push(['w', String(w)]);
+    for (let p = 0; p < phases.length; p++) keys.push(['phase', String(p)]);
+    for (let k = 0; k < keys.length; k++) {
+      const key = /** @type {[string, string]} */ (keys[k]);
+      const tag = ',' + key[0] + ':' + key[1] + '}';
+      if (!streaming) thresholds[METRIC_LATENCY + '{scenario:' + name + tag] = [KEEP.trend];
+      thresholds[METRIC_ERRORS + '{scenario:' + name + tag] = [KEEP.rate];
+      thresholds[METRIC_ITERATIONS + '{scenario:' + name + tag] = [KEEP.counter];
+    }
+    layout.push({
+      name: name,
+      kind: scenario.kind || 'fixed',
+      startMs: startMs,
+      durationMs: durationMs,
+      bucketMs: bucketMs,
+      buckets: buckets,
+      phases: phases,
+      load: load,
+      streaming: streaming,
+    });
+    startMs += durationMs + gracefulStopMs;
   }
-  return { scenarios: scenarios, thresholds: thresholds, order: order };
+  return { scenarios: scenarios, thresholds: thresholds, order: order, layout: layout };
+}
+
+/**
+ * Which timeline bucket and phase an iteration starting `elapsedMs` into its scenario
+ * belongs to (the `w` and `phase` tags; phase -1: none).
+ * @param {ScenarioLayout} layout
+ * @param {number} elapsedMs
+ * @returns {{ w: number, phase: number }}
+ */
+export function bucketOf(layout, elapsedMs) {
+  const w = Math.min(layout.buckets - 1, Math.max(0, Math.floor(elapsedMs / layout.bucketMs)));
+  let phase = -1;
+  for (let i = 0; i < layout.phases.length; i++) {
+    const p = /** @type {import('./kinds.js').Phase} */ (layout.phases[i]);
+    if (elapsedMs >= p.startMs && elapsedMs < p.endMs) phase = i;
+  }
+  if (phase === -1 && layout.phases.length > 0 && elapsedMs >= 0) phase = layout.phases.length - 1;
+  return { w: w, phase: phase };
 }
