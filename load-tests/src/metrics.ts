@@ -63,3 +63,38 @@ export async function readTotalUpstreamCalls(urls: string[]): Promise<number | n
   const present = values.filter((v): v is number => v !== null);
   return present.length === 0 ? null : present.reduce((a, b) => a + b, 0);
 }
+
+/**
+ * prom-client's default process metrics, read for the CPU and memory of a service this
+ * machine cannot see in /proc (another user's process, a container, another host).
+ */
+export const PROCESS_METRICS = {
+  cpuSeconds: 'process_cpu_seconds_total',
+  rssBytes: 'process_resident_memory_bytes',
+} as const;
+
+export interface ProcessMetrics {
+  cpuSeconds: number | null;
+  rssBytes: number | null;
+}
+
+/** The process metrics of one /metrics endpoint (full URL), or null when it does not answer. */
+export async function readProcessMetrics(
+  metricsUrl: string,
+  timeoutMs = 2000,
+): Promise<ProcessMetrics | null> {
+  try {
+    const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return null;
+    }
+    const text = await res.text();
+    return {
+      cpuSeconds: sumCounter(text, PROCESS_METRICS.cpuSeconds),
+      rssBytes: sumCounter(text, PROCESS_METRICS.rssBytes),
+    };
+  } catch {
+    return null;
+  }
+}
