@@ -7,6 +7,8 @@ const stub = (name: string) => fileURLToPath(new URL(`./test/k6-stubs/${name}.ts
 export default pilotVitestConfig({
   resolve: {
     alias: [
+      { find: /^k6$/, replacement: stub('k6') },
+      { find: /^k6\/crypto$/, replacement: stub('crypto') },
       { find: /^k6\/http$/, replacement: stub('http') },
       { find: /^k6\/metrics$/, replacement: stub('metrics') },
       { find: /^k6\/data$/, replacement: stub('data') },

@@ -1,29 +1,32 @@
-// How `pnpm compare` gets targets when no URLs are given: a pluggable stack starter.
+// Where `pnpm compare` finds its targets, and what it starts when some are missing.
 //
-// Order: services already answering on the embedded default ports are used as they are;
-// otherwise the root scripts/stack.ts `startStack()` starts cms, legacy, modern and gateway
-// (compare hands it the /aggregate upstreams through `env` and skips the stack's own demo
-// upstreams). Its contract, as used here:
-//   startStack(options?: { env?: Record<string, string>; log?: (line: string) => void;
-//                          skip?: string[] }) : Promise<{ urls: { legacy, modern, gateway, ... }; stop() }>
-import { existsSync, readFileSync } from 'node:fs';
+// For each wanted target, in order: its URL from the environment (LEGACY_URL, MODERN_URL,
+// GATEWAY_URL); else the service answering /health on its embedded default port; else it is
+// missing. Compare then starts exactly what is missing (and what a missing gateway needs
+// behind it) through the repository's stack starter, `startStack()` of scripts/stack/start.ts,
+// found by importing that module, with everything already running skipped. When it may not
+// start anything (--no-start) or cannot, it names each missing target and stops.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Target } from './catalogue.ts';
 
 export type TargetUrls = Partial<Record<Target, string>>;
 
-export interface StartedStack {
-  urls: TargetUrls;
-  /** How the targets were obtained, for the report. */
-  source: 'env' | 'started' | 'default-ports';
-  stop(): Promise<void>;
-}
+/** The parts of the stack the starter knows (scripts/stack/start.ts PartName). */
+export type PartName = 'upstreams' | 'cms' | 'legacy' | 'modern' | 'gateway';
 
 export interface StackStartOptions {
-  /** Extra environment for the services (the /aggregate upstream URLs). */
+  /** Extra environment for the services it starts (the /aggregate upstreams, backend URLs). */
   env: Record<string, string>;
   log: (line: string) => void;
+  /** Parts already running (or not wanted): not started. */
+  skip: PartName[];
+}
+
+export interface StartedStack {
+  urls: TargetUrls & { cms?: string; gatewayAdmin?: string };
+  stop(): Promise<void>;
 }
 
 export type StackStarter = (options: StackStartOptions) => Promise<StartedStack>;
@@ -34,6 +37,8 @@ export const DEFAULT_URLS: Record<Target, string> = {
   modern: 'http://127.0.0.1:3002',
   gateway: 'http://127.0.0.1:8080',
 };
+export const DEFAULT_CMS_URL = 'http://127.0.0.1:1337';
+export const DEFAULT_GATEWAY_ADMIN_URL = 'http://127.0.0.1:8081';
 
 export const ENV_NAMES: Record<Target, string> = {
   legacy: 'LEGACY_URL',
@@ -41,7 +46,8 @@ export const ENV_NAMES: Record<Target, string> = {
   gateway: 'GATEWAY_URL',
 };
 
-const ROOT_STACK = join(import.meta.dirname, '..', '..', 'scripts', 'stack.ts');
+/** The module whose exported startStack() starts the repository's stack. */
+export const STACK_MODULE = join(import.meta.dirname, '..', '..', 'scripts', 'stack', 'start.ts');
 
 /** Target URLs given in the environment (LEGACY_URL, MODERN_URL, GATEWAY_URL). */
 export function urlsFromEnv(env: Record<string, string | undefined> = process.env): TargetUrls {
@@ -53,69 +59,165 @@ export function urlsFromEnv(env: Record<string, string | undefined> = process.en
   return urls;
 }
 
-/** Lines of the stack's combined log worth showing during a load run (not per-request logs). */
-const STACK_LOG = /starting|ready at|exited|stopping|not present|skipped|error|fatal|stack:/i;
-
-/** The default starter: services on the default ports, else the root scripts/stack.ts. */
-export const startStack: StackStarter = async (options) => {
-  const running: TargetUrls = {};
-  for (const [target, url] of Object.entries(DEFAULT_URLS) as Array<[Target, string]>) {
-    if (await answers(url)) running[target] = url;
+export class MissingTargetsError extends Error {
+  readonly code = 'TARGETS_MISSING';
+  readonly missing: Target[];
+  constructor(missing: Target[], why: string) {
+    super(
+      `not running: ${missing
+        .map((t) => `${t} (nothing answers ${DEFAULT_URLS[t]}/health and ${ENV_NAMES[t]} is not set)`)
+        .join('; ')}. ${why}`,
+    );
+    this.missing = missing;
   }
-  if (Object.keys(running).length > 0) {
-    options.log(`using services already running on default ports: ${Object.keys(running).join(', ')}`);
-    return { urls: running, source: 'default-ports', stop: async () => {} };
-  }
-  const root = await importRootStarter();
-  if (root) {
-    options.log('starting the stack via scripts/stack.ts (cms, legacy, modern, gateway)');
-    const started = (await root({
-      // Per-request logging would cost the services CPU the load run is measuring.
-      // No admin panel either: load runs only need the API.
-      env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', CMS_ADMIN: 'off', ...options.env },
-      log: (line: string) => {
-        if (STACK_LOG.test(line)) options.log(line);
-      },
-      skip: ['upstreams'],
-    })) as Record<string, unknown>;
-    const urls = pickUrls((started.urls as Record<string, unknown> | undefined) ?? started);
-    const stopFn = (started.stop ?? started.close) as (() => Promise<void>) | undefined;
-    if (Object.keys(urls).length === 0)
-      throw new Error('scripts/stack.ts startStack() returned no legacy/modern/gateway URLs');
-    return { urls, source: 'started', stop: async () => stopFn?.call(started) };
-  }
-  throw new Error(
-    'no targets: set LEGACY_URL / MODERN_URL / GATEWAY_URL, or start the stack (pnpm dev) on the default ports ' +
-      '3001/3002/8080 (scripts/stack.ts exports no startStack)',
-  );
-};
-
-async function importRootStarter(): Promise<((options: unknown) => Promise<unknown>) | null> {
-  if (!existsSync(ROOT_STACK)) return null;
-  // Import only a module that exports the function: the file may also be a CLI entry point.
-  const text = readFileSync(ROOT_STACK, 'utf8');
-  if (!/export\s+(async\s+)?function\s+startStack\b|export\s*\{[^}]*\bstartStack\b/.test(text)) return null;
-  const mod = (await import(pathToFileURL(ROOT_STACK).href)) as { startStack?: unknown };
-  return typeof mod.startStack === 'function'
-    ? (mod.startStack as (options: unknown) => Promise<unknown>)
-    : null;
 }
 
-function pickUrls(value: Record<string, unknown>): TargetUrls {
-  const urls: TargetUrls = {};
-  for (const target of Object.keys(DEFAULT_URLS) as Target[]) {
-    const url = value[target];
-    if (typeof url === 'string' && url) urls[target] = url.replace(/\/+$/, '');
-  }
-  return urls;
-}
-
-async function answers(url: string): Promise<boolean> {
+/** Whether a service answers GET <url>/health (any status below 500) within a second. */
+export async function answers(url: string, path = '/health'): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(1000) });
     await res.body?.cancel();
     return res.status < 500;
   } catch {
     return false;
   }
+}
+
+export interface ResolveOptions {
+  wanted: Target[];
+  env: Record<string, string | undefined>;
+  /** May compare start what is missing (default true)? */
+  start: boolean;
+  /** The starter (default: startStack() imported from STACK_MODULE). */
+  starter?: StackStarter;
+  /** Environment for the services compare starts (the /aggregate upstreams it serves). */
+  starterEnv: () => Promise<Record<string, string>>;
+  log: (line: string) => void;
+  probe?: (url: string) => Promise<boolean>;
+}
+
+export interface ResolvedTargets {
+  urls: TargetUrls;
+  /** How each target was found. */
+  sources: Partial<Record<Target, 'env' | 'running' | 'started'>>;
+  cmsUrl: string;
+  gatewayAdminUrl: string;
+  /** The stack compare started (to stop at the end), or null. */
+  stack: StartedStack | null;
+}
+
+export async function resolveTargets(options: ResolveOptions): Promise<ResolvedTargets> {
+  const probe = options.probe ?? answers;
+  const given = urlsFromEnv(options.env);
+  const urls: TargetUrls = {};
+  const sources: ResolvedTargets['sources'] = {};
+  // A gateway needs both backends behind it, wanted or not.
+  const needed = new Set<Target>(options.wanted);
+  const known = async (t: Target): Promise<boolean> => {
+    if (urls[t]) return true;
+    if (given[t]) {
+      if (!(await probe(given[t]!)))
+        throw new Error(
+          `${ENV_NAMES[t]}=${given[t]} does not answer /health: start it, or unset ${ENV_NAMES[t]}`,
+        );
+      urls[t] = given[t];
+      sources[t] = 'env';
+      return true;
+    }
+    if (await probe(DEFAULT_URLS[t])) {
+      urls[t] = DEFAULT_URLS[t];
+      sources[t] = 'running';
+      return true;
+    }
+    return false;
+  };
+  const missing: Target[] = [];
+  for (const t of options.wanted) if (!(await known(t))) missing.push(t);
+  const cmsUrl = (options.env.STRAPI_URL ?? DEFAULT_CMS_URL).replace(/\/+$/, '');
+  const gatewayAdminUrl = (options.env.GATEWAY_ADMIN_URL ?? DEFAULT_GATEWAY_ADMIN_URL).replace(/\/+$/, '');
+  if (missing.length === 0) return { urls, sources, cmsUrl, gatewayAdminUrl, stack: null };
+
+  if (missing.includes('gateway')) {
+    for (const backend of ['legacy', 'modern'] as Target[]) {
+      if (!needed.has(backend) && !(await known(backend))) missing.push(backend);
+      needed.add(backend);
+    }
+  }
+  if (!options.start)
+    throw new MissingTargetsError(missing, 'Start them (pnpm dev), or run compare without --no-start.');
+  const starter = options.starter ?? (await importStackStarter(missing));
+  const skip: PartName[] = ['upstreams'];
+  for (const t of ['legacy', 'modern', 'gateway'] as Target[]) if (!missing.includes(t)) skip.push(t);
+  const cmsUp = options.probe ? await options.probe(cmsUrl) : await answers(cmsUrl, '/_health');
+  if (cmsUp) skip.push('cms');
+  options.log(
+    `starting what is missing: ${missing.join(', ')}${skip.includes('cms') ? '' : ' (and the cms)'}; using what runs: ${
+      Object.entries(urls)
+        .map(([t, u]) => `${t}=${u}`)
+        .join(' ') || 'nothing'
+    }`,
+  );
+  const env = await options.starterEnv();
+  // A gateway started here routes to the backends found above, wherever they are.
+  if (urls.legacy) env.LEGACY_URL = urls.legacy;
+  if (urls.modern) env.MODERN_URL = urls.modern;
+  const stack = await starter({ env, log: options.log, skip });
+  for (const t of missing) {
+    const url = stack.urls[t];
+    if (!url) {
+      await stack.stop();
+      throw new MissingTargetsError([t], 'The stack starter returned no URL for it.');
+    }
+    urls[t] = url.replace(/\/+$/, '');
+    sources[t] = 'started';
+  }
+  return {
+    urls,
+    sources,
+    cmsUrl: stack.urls.cms && !skip.includes('cms') ? stack.urls.cms : cmsUrl,
+    gatewayAdminUrl:
+      missing.includes('gateway') && stack.urls.gatewayAdmin ? stack.urls.gatewayAdmin : gatewayAdminUrl,
+    stack,
+  };
+}
+
+/** Lines of the stack's combined log worth showing during a load run (not per-request logs). */
+const STACK_LOG = /starting|ready at|exited|stopping|not present|skipped|error|fatal|stack:/i;
+
+type RepoStartStack = (options: {
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+  skip?: PartName[];
+}) => Promise<{ urls: Record<string, string>; stop(): Promise<void> }>;
+
+/**
+ * The repository's stack starter, imported (scripts/stack/start.ts exports startStack). The
+ * services it starts log at `warn` (per-request logs would cost the CPU being measured) and
+ * run the cms API-only.
+ */
+export async function importStackStarter(
+  missing: Target[],
+  modulePath = STACK_MODULE,
+): Promise<StackStarter> {
+  if (!existsSync(modulePath))
+    throw new MissingTargetsError(missing, `There is no stack starter at ${modulePath}.`);
+  let mod: { startStack?: unknown };
+  try {
+    mod = (await import(pathToFileURL(modulePath).href)) as { startStack?: unknown };
+  } catch (error) {
+    throw new MissingTargetsError(missing, `Importing ${modulePath} failed: ${(error as Error).message}`);
+  }
+  if (typeof mod.startStack !== 'function')
+    throw new MissingTargetsError(missing, `${modulePath} exports no startStack() function.`);
+  const startStack = mod.startStack as RepoStartStack;
+  return async (options) => {
+    const started = await startStack({
+      env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', CMS_ADMIN: 'off', ...options.env },
+      log: (line) => {
+        if (STACK_LOG.test(line)) options.log(line);
+      },
+      skip: options.skip,
+    });
+    return { urls: started.urls, stop: () => started.stop() };
+  };
 }

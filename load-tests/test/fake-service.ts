@@ -90,6 +90,11 @@ export async function startFakeService(options: FakeServiceOptions): Promise<Tes
       cacheRead(`slug:${slug[1]}`);
       return json(200, { data: { slug: options.slug, title: 'Hello' } });
     }
+    const author = /^\/authors\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && author) {
+      cacheRead(`author:${author[1]}`);
+      return json(200, { data: { slug: author[1], name: 'An Author' } });
+    }
     if (route === 'POST /subscribers') {
       const email = body().email;
       if (typeof email !== 'string' || !EMAIL.test(email)) return fail(422, 'VALIDATION_FAILED');

@@ -2,13 +2,17 @@
 // context (catalogue → options → thresholds), one iteration of every scenario, and
 // handleSummary. Real k6 is not installable here; this plus the @types/k6 type-check is the
 // `k6 inspect`-level validity CI can have.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadCatalogue } from '../src/catalogue.ts';
+import { type CompareReport, RESULTS_SCHEMA, type RunResult } from '../src/model.ts';
+import { fromK6Summary } from '../src/report-cli.ts';
 import { type SentRequest, k6State, type StubResponse } from './k6-stubs/state.ts';
 
 const K6_DIR = join(import.meta.dirname, '..', 'k6');
+/** A k6 summary as k6 1.x hands it to handleSummary (see fixtures/make-k6-summary.ts). */
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'k6-summary-modern.json');
 const catalogue = loadCatalogue();
 const g = globalThis as Record<string, unknown>;
 
@@ -36,6 +40,11 @@ function service(request: SentRequest): StubResponse {
   });
   const path = new URL(request.url).pathname;
   if (path === '/events') return { status: 0, error_code: 1050 }; // held until the timeout
+  if (path === '/metrics')
+    return {
+      status: 200,
+      body: '# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.5\nprocess_resident_memory_bytes 104857600\n',
+    };
   if (path === '/auth/login' || path === '/auth/refresh')
     return json(200, { accessToken: 'a1', refreshToken: 'r1' });
   if (path === '/subscribers') {
@@ -53,12 +62,42 @@ beforeEach(() => {
 describe('k6/run.js (k6 modules stubbed)', () => {
   it('builds options for one target from the catalogue', async () => {
     const legacy = await loadScript({ TARGET: 'legacy', BASE_URL: 'http://127.0.0.1:3001/' });
-    expect(Object.keys(legacy.options.scenarios)).toEqual(
-      catalogue.scenarios.filter((s) => s.targets.includes('legacy')).map((s) => s.name),
-    );
+    // a full run: the fixed-rate scenarios, and the probe that samples legacy's /metrics
+    expect(Object.keys(legacy.options.scenarios)).toEqual([
+      ...catalogue.scenarios
+        .filter((s) => (!s.kind || s.kind === 'fixed') && s.targets.includes('legacy'))
+        .map((s) => s.name),
+      'pilot-probe',
+    ]);
+    expect(legacy.options.scenarios['pilot-probe']).toMatchObject({
+      executor: 'constant-vus',
+      vus: 1,
+      exec: 'probe',
+    });
     expect(legacy.options.thresholds['pilot_errors{scenario:cached-read}']).toEqual(['rate<=0.01']);
+    // per-second buckets are kept in the summary without judging them
+    expect(legacy.options.thresholds['pilot_latency{scenario:cached-read,w:14}']).toEqual(['max>=0']);
 
-    const smoke = await loadScript({ TARGET: 'gateway', SMOKE: '1', SCENARIO: 'sse-subscribe' });
+    const capacity = await loadScript({ TARGET: 'modern', KIND: 'capacity', METRICS: 'off' });
+    expect(Object.keys(capacity.options.scenarios)).toEqual(
+      catalogue.scenarios.filter((s) => s.kind === 'capacity').map((s) => s.name),
+    );
+    const cap = capacity.options.scenarios['cached-read-capacity']!;
+    expect(cap).toMatchObject({ executor: 'ramping-arrival-rate', startRate: 100, timeUnit: '1s' });
+    expect((cap.stages as Array<{ duration: string }>).filter((s) => s.duration === '0s')).toHaveLength(7);
+    // a capacity run is meant to break the SLO: its thresholds keep the numbers, k6 does not fail on them
+    expect(capacity.options.thresholds['pilot_latency{scenario:cached-read-capacity}']).toEqual(['max>=0']);
+    expect(capacity.options.thresholds['pilot_latency{scenario:cached-read-capacity,phase:7}']).toEqual([
+      'max>=0',
+    ]);
+    await expect(loadScript({ TARGET: 'modern', KIND: 'stress' })).rejects.toThrow(/KIND must list/);
+
+    const smoke = await loadScript({
+      TARGET: 'gateway',
+      SMOKE: '1',
+      SCENARIO: 'sse-subscribe',
+      METRICS: 'off',
+    });
     expect(smoke.options.scenarios).toEqual({
       'sse-subscribe': expect.objectContaining({
         executor: 'constant-arrival-rate',
@@ -81,6 +120,7 @@ describe('k6/run.js (k6 modules stubbed)', () => {
       TARGET: 'modern',
       BASE_URL: 'http://127.0.0.1:3002',
       VAR_slug: 'from-env',
+      METRICS: 'off',
     });
     for (const name of Object.keys(script.options.scenarios)) {
       k6State.scenarioName = name;
@@ -107,16 +147,71 @@ describe('k6/run.js (k6 modules stubbed)', () => {
     expect(JSON.parse(write.body!).email).toMatch(/^load-[0-9a-f-]{36}@example\.com$/);
     expect(write.params.responseCallback).toEqual({ expectedStatuses: [201] });
     const sse = k6State.requests.find((r) => r.url.endsWith('/events'))!;
-    expect(sse.params).toMatchObject({ timeout: 3000, responseType: 'none' });
+    expect(sse.params).toMatchObject({ timeout: 3000 });
 
     const errors = k6State.samples.filter((s) => s.metric === 'pilot_errors');
     expect(errors.every((s) => s.value === 0)).toBe(true);
+    // a stream held to k6's timeout is neither a success nor an error: it is unverified
     expect(new Set(errors.map((s) => s.tags.scenario))).toEqual(
-      new Set(Object.keys(script.options.scenarios)),
+      new Set(Object.keys(script.options.scenarios).filter((n) => n !== 'sse-subscribe')),
     );
+    expect(k6State.samples.filter((s) => s.metric === 'pilot_unverified')).toEqual([
+      expect.objectContaining({
+        value: 1,
+        tags: expect.objectContaining({ scenario: 'sse-subscribe', w: '0' }),
+      }),
+    ]);
+    // every sample carries its timeline bucket
+    expect(k6State.samples.every((s) => s.tags.w === '0')).toBe(true);
     const latency = k6State.samples.filter((s) => s.metric === 'pilot_latency');
     expect(latency.some((s) => s.tags.scenario === 'sse-subscribe')).toBe(false);
     expect(latency.length).toBe(k6State.requests.length - 1);
+  });
+
+  it('judges a stream that answered before the hold: status, content type and a first event', async () => {
+    const script = await loadScript({ TARGET: 'modern', SCENARIO: 'sse-subscribe', METRICS: 'off' });
+    k6State.scenarioName = 'sse-subscribe';
+    k6State.respond = () => ({ status: 503, headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    script.default();
+    k6State.respond = () => ({ status: 200, headers: { 'Content-Type': 'text/event-stream' }, body: '' });
+    script.default();
+    k6State.respond = () => ({
+      status: 200,
+      headers: { 'Content-Type': 'text/event-stream' },
+      body: 'retry: 3000\n\n',
+    });
+    script.default();
+    expect(k6State.samples.filter((s) => s.metric === 'pilot_errors').map((s) => s.value)).toEqual([1, 1, 0]);
+  });
+
+  it('a capacity iteration is tagged with the step it was offered in', async () => {
+    const script = await loadScript({ TARGET: 'modern', SCENARIO: 'cached-read-capacity', METRICS: 'off' });
+    k6State.scenarioName = 'cached-read-capacity';
+    k6State.scenarioStartTime = Date.now() - 4500; // 4.5 s in: the third 2-second step
+    script.default();
+    const sample = k6State.samples.find((s) => s.metric === 'pilot_latency')!;
+    expect(sample.tags).toMatchObject({ phase: '2', w: '4' });
+  });
+
+  it('the probe samples /metrics once a second, tagged with the scenario running', async () => {
+    const script = (await loadScript({
+      TARGET: 'modern',
+      SCENARIO: 'cached-read',
+      METRICS: 'modern=http://127.0.0.1:3002/metrics',
+    })) as RunModule & { probe: () => void; promValue: (text: string, name: string) => number | null };
+    k6State.scenarioName = 'pilot-probe';
+    k6State.scenarioStartTime = Date.now() - 2000;
+    script.probe();
+    expect(k6State.requests.map((r) => r.url)).toEqual(['http://127.0.0.1:3002/metrics']);
+    expect(k6State.samples).toEqual(
+      expect.arrayContaining([
+        { metric: 'pilot_proc_cpu', value: 12.5, tags: { of: 'cached-read', service: 'modern' } },
+        { metric: 'pilot_proc_rss', value: 104857600, tags: { of: 'cached-read', service: 'modern' } },
+      ]),
+    );
+    expect(k6State.sleeps).toEqual([1]);
+    expect(script.promValue('a{x="1"} 2\na{x="2"} 3\n# a 9\nb 1', 'a')).toBe(5);
+    expect(script.promValue('b 1', 'a')).toBeNull();
   });
 
   it('counts an unexpected answer as an error and stops the chain', async () => {
@@ -129,45 +224,90 @@ describe('k6/run.js (k6 modules stubbed)', () => {
     expect(k6State.requests[0]!.url).toBe('http://127.0.0.1:3001/auth/login');
   });
 
-  it('handleSummary writes the JSON summary and a text summary without remote imports', async () => {
+  it('handleSummary writes results.json (the report schema) from a realistic k6 summary, and a text summary', async () => {
     const script = await loadScript({
-      TARGET: 'gateway',
-      SUMMARY_JSON: 'out/k6-gw.json',
-      SCENARIO: 'cached-read',
+      TARGET: 'modern',
+      BASE_URL: 'http://127.0.0.1:3002',
+      SUMMARY_JSON: 'out/k6-modern.json',
+      SCENARIO: 'cached-read,cached-read-capacity,sse-subscribe',
+      METRICS: 'modern=http://127.0.0.1:3002/metrics',
     });
-    const data = {
-      metrics: {
-        'pilot_latency{scenario:cached-read}': {
-          type: 'trend',
-          contains: 'time',
-          values: { med: 2.5, 'p(95)': 9, 'p(99)': 1200 },
-          thresholds: { 'p(95)<50': { ok: true }, 'p(99)<150': { ok: false } },
-        },
-        'pilot_errors{scenario:cached-read}': {
-          type: 'rate',
-          values: { rate: 0.005, passes: 3, fails: 597 },
-          thresholds: { 'rate<=0.01': { ok: true } },
-        },
-        http_reqs: { type: 'counter', values: { count: 600, rate: 199.8 } },
-        dropped_iterations: { type: 'counter', values: { count: 2 } },
-      },
-    };
+    const data = JSON.parse(readFileSync(FIXTURE, 'utf8'));
     const out = script.handleSummary(data);
-    expect(Object.keys(out).sort()).toEqual(['out/k6-gw.json', 'stdout']);
-    expect(JSON.parse(out['out/k6-gw.json']!)).toMatchObject({
-      target: 'gateway',
-      scenarios: ['cached-read'],
-      k6: data,
+    expect(Object.keys(out).sort()).toEqual(['out/k6-modern.json', 'stdout']);
+    const results = JSON.parse(out['out/k6-modern.json']!) as CompareReport & { k6Summary: unknown };
+    expect(results).toMatchObject({
+      schema: RESULTS_SCHEMA,
+      engine: 'k6',
+      mode: 'full',
+      targets: { modern: 'http://127.0.0.1:3002' },
     });
+    expect(results.k6Summary).toEqual(data);
+    expect(results.catalogue.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(results.runs.map((r) => r.scenario)).toEqual([
+      'cached-read',
+      'sse-subscribe',
+      'cached-read-capacity',
+    ]);
+    const [read, sse, capacity] = results.runs as [RunResult, RunResult, RunResult];
+    expect(read).toMatchObject({ kind: 'fixed', requests: 3000, errors: 0, offeredRate: 200 });
+    expect(read.latency).toMatchObject({ p50: 1.84, p99: 9.7, count: 3000 });
+    expect(read.timeline).toHaveLength(15);
+    expect(read.timeline[3]).toMatchObject({ second: 3, offered: 200, completed: 200, requests: 200 });
+    expect(read.thresholds.ok).toBe(true);
+    // the held stream is not passed: it is marked not verifiable
+    expect(sse.unverifiable).toMatch(/^not verifiable on k6/);
+    expect(sse.thresholds.ok).toBe(false);
+    // capacity at the SLO from the per-step sub-metrics, the generator never blamed (k6 drops instead)
+    expect(capacity.capacity).toMatchObject({
+      capacityAtSlo: 1049,
+      limitedBy: 'slo',
+      breach: { rate: 1678 },
+    });
+    expect(capacity.capacity!.knee).toMatchObject({ rate: 1049 });
+    expect(capacity.phases).toHaveLength(8);
+    expect(capacity.iterations.dropped).toBe(1900);
+    // cost from the probe's samples of modern's process_* metrics
+    const own = capacity.cost!.processes.find((p) => p.name === 'modern')!;
+    expect(own).toMatchObject({ source: 'metrics', peakRssBytes: 148e6 });
+    expect(own.cpuSeconds).toBeCloseTo(((52.9 - 41.2) * 16) / (39.3 - 25.2), 2);
+    expect(
+      results.summaries.find((s) => s.scenario === 'cached-read-capacity')!.metrics.capacity!.value,
+    ).toBe(1049);
+    // the same summary given raw to `pnpm report` gives the same runs
+    const raw = fromK6Summary(data, { target: 'modern' }, 'fixture');
+    const strip = (r: RunResult) => ({ ...r, baseUrl: '', startedAt: '', cost: null });
+    expect(raw.runs.map(strip)).toEqual(results.runs.map(strip));
     expect(out.stdout).toMatch(
-      /cached-read +600 +2\.5ms +9\.0ms +1\.20s +3 \(0\.50%\) +✓ p\(95\)<50 {2}✗ p\(99\)<150 {2}✓ rate<=0\.01/,
+      /cached-read +3000 +1\.8ms +6\.7ms +9\.7ms +0 \(0\.00%\) +✓ p\(95\)<50 {2}✓ p\(99\)<150 {2}✓ rate<=0\.01/,
     );
     expect(out.stdout).toContain('dropped iterations');
-    for (const file of ['run.js', 'lib/core.js', 'lib/summary.js']) {
+    expect(out.stdout).toMatch(/cached-read-capacity +12084 .*kept for the report/);
+  });
+
+  it('stays plain k6: no remote imports, no syntax k6 0.4x cannot parse', () => {
+    const files = ['run.js', ...readdirSync(join(K6_DIR, 'lib')).map((f) => `lib/${f}`)];
+    expect(files).toEqual(expect.arrayContaining(['lib/core.js', 'lib/kinds.js', 'lib/results.js']));
+    for (const file of files) {
       const source = readFileSync(join(K6_DIR, file), 'utf8');
-      expect(source).not.toMatch(/from ['"]https?:/);
-      // syntax k6 0.4x cannot parse stays out of the scripts
-      expect(source.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '')).not.toMatch(/\?\.|\?\?|Object\.hasOwn\(/);
+      expect(source, file).not.toMatch(/from ['"]https?:/);
+      expect(source.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ''), file).not.toMatch(
+        /\?\.|\?\?|Object\.hasOwn\(/,
+      );
+      // k6 modules only in run.js; lib files import each other only
+      const imports = [...source.matchAll(/^(?:import [^;]*?|\} )from '([^']+)';$/gm)].map((m) => m[1]!);
+      expect(imports.length, file).toBeGreaterThan(
+        file === 'lib/parse.js' ||
+          file === 'lib/analysis.js' ||
+          file === 'lib/summary.js' ||
+          file === 'lib/summarize.js'
+          ? -1
+          : 0,
+      );
+      for (const spec of imports) {
+        if (file.startsWith('lib/')) expect(spec, file).toMatch(/^\.\/[a-z]+\.js$/);
+        else expect(spec, file).toMatch(/^(k6(\/[a-z]+)?|\.\/lib\/[a-z]+\.js)$/);
+      }
     }
   });
 });

@@ -227,7 +227,8 @@ describe('the Node runner (open model)', () => {
       mode: 'full',
       signal: interrupt.signal,
     });
-    expect(run.iterations).toMatchObject({ offered: 30, started: 1, interrupted: 1, completed: 0 });
+    // only what the schedule reached before the abort was offered
+    expect(run.iterations).toMatchObject({ offered: 1, started: 1, interrupted: 1, completed: 0 });
   });
 
   it('only loads this machine', () => {
@@ -242,4 +243,85 @@ describe('the Node runner (open model)', () => {
     expect(countEvents('data: a\n\ndata: b\r\n\r\n: c')).toBe(2);
     expect(countEvents('partial')).toBe(0);
   });
+});
+
+describe('kinds in the Node runner', () => {
+  it('capacity: steps up until the SLO breaks, runs one step more, stops, and reports capacity and knee', async () => {
+    // A server that slows down for good after its 70th request: the steps of 10, 20 and 40 it/s
+    // (1 s each: 70 requests) are answered at once, from the 80 it/s step on every answer takes
+    // 2 s. Counting requests instead of timing them, and a p99 limit (1 s) far from both, keep
+    // the test exact on a busy machine.
+    let served = 0;
+    const server = await startTestServer(async (_req, res) => {
+      served += 1;
+      if (served > 70) await new Promise((resolve) => setTimeout(resolve, 2000));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    closers.push(() => server.close());
+    const scenario = get({
+      name: 'read-capacity',
+      kind: 'capacity',
+      of: 'read',
+      // this test is about stepping, not about the machine: a generous generator allowance
+      capacity: {
+        startRate: 10,
+        factor: 2,
+        steps: 6,
+        stepDuration: '1s',
+        maxVUs: 400,
+        overshoot: 1,
+        generatorLagMs: 5000,
+      },
+      thresholds: { p95Ms: 1000, p99Ms: 1000, errorRate: 0.01 },
+    });
+    const catalogue = catalogueWith(scenario, '4s');
+    const run = await runScenario({
+      catalogue,
+      scenario,
+      target: 'modern',
+      baseUrl: server.url,
+      mode: 'full',
+    });
+    expect(run.kind).toBe('capacity');
+    // 10, 20, 40 hold; 80 breaks; one more step (160) draws the curve past it; 320 never runs
+    expect(run.phases!.map((p) => p.rate)).toEqual([10, 20, 40, 80, 160]);
+    expect(run.capacity).toMatchObject({ capacityAtSlo: 40, limitedBy: 'slo', breach: { rate: 80 } });
+    expect(run.capacity!.breach!.reasons.join()).toMatch(/p99 2\.\d\d s > 1\.00 s/);
+    expect(run.capacity!.curve.map((c) => c.ok)).toEqual([true, true, true, false, false]);
+    expect(run.iterations.offered).toBe(10 + 20 + 40 + 80 + 160);
+    expect(run.phases!.map((p) => p.offered)).toEqual([10, 20, 40, 80, 160]);
+    // offered vs achieved per second: offered by scheduled start, achieved by completion
+    expect(run.timeline.slice(0, 5).map((t) => t.offered)).toEqual([10, 20, 40, 80, 160]);
+    expect(run.timeline.reduce((sum, t) => sum + t.completed, 0)).toBe(run.iterations.completed);
+    expect(run.cost?.generator?.cpuCores).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('spike: phases before, during and after, with the recovery measured on the timeline', async () => {
+    const server = await startTestServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    closers.push(() => server.close());
+    const scenario = get({
+      name: 'read-spike',
+      kind: 'spike',
+      of: 'read',
+      spike: { baseRate: 5, factor: 4, before: '1s', spike: '1s', after: '4s', maxVUs: 50 },
+    });
+    const run = await runScenario({
+      catalogue: catalogueWith(scenario),
+      scenario,
+      target: 'legacy',
+      baseUrl: server.url,
+      mode: 'full',
+    });
+    expect(run.phases!.map((p) => [p.name, p.rate, p.offered])).toEqual([
+      ['before', 5, 5],
+      ['spike', 20, 20],
+      ['after', 5, 20],
+    ]);
+    expect(run.spike).toMatchObject({ baseRate: 5, spikeRate: 20, spikeErrors: 0 });
+    expect(run.spike!.recoverySeconds).not.toBeNull();
+  }, 30_000);
 });

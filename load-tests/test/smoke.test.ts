@@ -71,8 +71,11 @@ describe('compare --smoke (fake services)', () => {
     const write = report.runs.find((r) => r.scenario === 'write-accepted' && r.target === 'legacy')!;
     expect(write.upstreamCalls).toBe(write.requests);
     // the gateway is compared with the backend its header named
-    expect(report.ratios.find((r) => r.scenario === 'cached-read')!.gatewayVsDirect).toMatchObject({
-      direct: 'modern',
+    expect(
+      report.ratios.find((r) => r.scenario === 'cached-read' && r.numerator === 'gateway'),
+    ).toMatchObject({
+      denominator: 'modern',
+      basis: 'backend header',
     });
     // files
     for (const file of [files.json, files.html, files.text]) expect(existsSync(file)).toBe(true);
@@ -83,8 +86,9 @@ describe('compare --smoke (fake services)', () => {
     expect(lines.filter((l) => /^\[\s*\d+\.\ds\]\s+\d+\/\d+ /.test(l))).toHaveLength(report.runs.length);
     expect(lines.some((l) => /^\[\s*\d+\.\ds\] warm-up legacy: \d+ requests, 0 errors$/.test(l))).toBe(true);
     expect(lines.join('\n')).toMatch(
-      /scenario +\| target +\| req\/s \| +p50 \| +p99 \| errors \| upstream calls/,
+      /scenario +\| target +\| offered it\/s \| req\/s \| +p50 \| +p99 \| errors \| CPU-s\/1k req own · path \| peak RSS \| generator/,
     );
+    expect(lines.join('\n')).toMatch(/capacity at SLO/);
   }, 180_000);
 
   it('reports problems when a target misbehaves (the smoke assertion has teeth)', async () => {
@@ -108,12 +112,13 @@ describe('compare --smoke (fake services)', () => {
   it('starts the stack through the pluggable starter, handing it delayed /aggregate upstreams', async () => {
     let seenEnv: Record<string, string> = {};
     let stopped = false;
-    const starter: StackStarter = async ({ env }) => {
+    let seenSkip: string[] = [];
+    const starter: StackStarter = async ({ env, skip }) => {
       seenEnv = env;
+      seenSkip = skip;
       const urls = await fakeTargets();
       return {
         urls,
-        source: 'started',
         stop: async () => {
           stopped = true;
         },
@@ -123,6 +128,7 @@ describe('compare --smoke (fake services)', () => {
       mode: 'smoke',
       catalogue: quickSmoke(catalogue),
       startStack: starter,
+      probe: async () => false, // nothing runs on the default ports (whatever this machine has there)
       scenarios: ['list-paging'],
       targets: ['legacy', 'modern'],
       aggregateDelayMs: 20,
@@ -132,8 +138,9 @@ describe('compare --smoke (fake services)', () => {
       env: {},
     });
     expect(stopped).toBe(true);
-    expect(report.stackSource).toBe('stack started by compare');
+    expect(report.stackSource).toBe('started by compare: legacy, modern');
     expect(Object.keys(seenEnv).sort()).toEqual(['AGGREGATE_QUOTE_URL', 'AGGREGATE_WEATHER_URL']);
+    expect(seenSkip.sort()).toEqual(['gateway', 'upstreams']); // the cms did not answer either: started too
     expect(report.runs.map((r) => r.target)).toEqual(['legacy', 'modern']);
     // the upstreams were closed with the run
     await expect(fetch(seenEnv.AGGREGATE_WEATHER_URL!)).rejects.toThrow();
@@ -149,7 +156,6 @@ describe('compare interrupted (fake services)', () => {
       interrupt.abort(new Error('interrupted (SIGINT)')); // Ctrl-C while the stack came up
       return {
         urls,
-        source: 'started',
         stop: async () => {
           stopped = true;
         },
@@ -160,6 +166,7 @@ describe('compare interrupted (fake services)', () => {
         mode: 'smoke',
         catalogue: quickSmoke(catalogue),
         startStack: starter,
+        probe: async () => false,
         signal: interrupt.signal,
         reportsRoot,
         log: () => {},

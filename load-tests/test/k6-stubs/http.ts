@@ -18,4 +18,8 @@ function expectedStatuses(...statuses: number[]) {
   return { expectedStatuses: statuses };
 }
 
-export default { request, expectedStatuses };
+function get(url: string, params: Record<string, unknown> = {}) {
+  return request('GET', url, null, params);
+}
+
+export default { request, get, expectedStatuses };

@@ -11,3 +11,4 @@ class Metric {
 }
 export class Trend extends Metric {}
 export class Rate extends Metric {}
+export class Counter extends Metric {}

@@ -18,6 +18,9 @@ interface K6State {
   requests: SentRequest[];
   samples: Array<{ metric: string; value: number; tags: Record<string, string> }>;
   scenarioName: string;
+  /** exec.scenario.startTime: Unix ms. */
+  scenarioStartTime: number;
+  sleeps: number[];
   respond: (request: SentRequest) => StubResponse;
   reset(): void;
 }
@@ -29,10 +32,14 @@ holder.__pilotK6State ??= {
   requests: [],
   samples: [],
   scenarioName: '',
+  scenarioStartTime: 0,
+  sleeps: [],
   respond: () => ({ status: 200 }),
   reset() {
     this.requests = [];
     this.samples = [];
+    this.sleeps = [];
+    this.scenarioStartTime = Date.now();
   },
 };
 export const k6State: K6State = holder.__pilotK6State;
