@@ -67,38 +67,35 @@ export function traceRequest(
   const { parent, links } = incomingContext(req.headers, tracingIncoming());
   const path = req.url ?? '/';
   const q = path.indexOf('?');
-  const span = tracer.startSpan(
-    `${method} ${route.id}`,
-    {
-      kind: SpanKind.SERVER,
-      links,
-      attributes: {
-        'http.request.method': method,
-        'url.path': q === -1 ? path : path.slice(0, q),
-        'pilot.route': route.id,
-        'pilot.route.mode': route.slots.length > 1 ? 'split' : 'backend',
-        'pilot.backend.chosen': choice.backend,
-        'pilot.sticky': choice.key !== undefined,
-        'pilot.sticky.assigned': choice.setCookie !== undefined,
-        'pilot.request_id': ctx.requestId,
-      },
-    },
-    parent,
-  );
+  // no attributes before the sampling decision: the SDK checks every attribute of a span it
+  // then drops, and an unsampled request should cost little more than its ids
+  const span = tracer.startSpan(`${method} ${route.id}`, { kind: SpanKind.SERVER, links }, parent);
   injectHeaders(span, req.headers, parent);
-  res.once('close', () => {
-    const status = res.headersSent ? res.statusCode : 499;
-    span.setAttribute('pilot.backend', ctx.backend.name);
-    span.setAttribute('http.response.status_code', status);
-    if (ctx.fallbackFrom !== null) {
-      span.setAttribute('pilot.fallback.from', ctx.fallbackFrom);
-      if (ctx.fallbackReason !== null) span.setAttribute('pilot.fallback.reason', ctx.fallbackReason);
-    }
-    if (ctx.errorKind !== null) span.setAttribute('pilot.error', ctx.errorKind);
-    if (!res.writableFinished) span.setAttribute('pilot.client_closed', true);
-    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
-  });
+  if (span.isRecording()) {
+    span.setAttributes({
+      'http.request.method': method,
+      'url.path': q === -1 ? path : path.slice(0, q),
+      'pilot.route': route.id,
+      'pilot.route.mode': route.slots.length > 1 ? 'split' : 'backend',
+      'pilot.backend.chosen': choice.backend,
+      'pilot.sticky': choice.key !== undefined,
+      'pilot.sticky.assigned': choice.setCookie !== undefined,
+      'pilot.request_id': ctx.requestId,
+    });
+    res.once('close', () => {
+      const status = res.headersSent ? res.statusCode : 499;
+      span.setAttribute('pilot.backend', ctx.backend.name);
+      span.setAttribute('http.response.status_code', status);
+      if (ctx.fallbackFrom !== null) {
+        span.setAttribute('pilot.fallback.from', ctx.fallbackFrom);
+        if (ctx.fallbackReason !== null) span.setAttribute('pilot.fallback.reason', ctx.fallbackReason);
+      }
+      if (ctx.errorKind !== null) span.setAttribute('pilot.error', ctx.errorKind);
+      if (!res.writableFinished) span.setAttribute('pilot.client_closed', true);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+  }
   return {
     span,
     traceId: traceIdOf(span),

@@ -70,19 +70,14 @@ export function instrumentHttpServers(options: HttpServerInstrumentation): () =>
     if (UNTRACED.has(path)) return;
     const method = request.method ?? 'GET';
     const { parent, links } = incomingContext(request.headers, config.incoming);
-    const span = tracer.startSpan(
-      method,
-      {
-        kind: SpanKind.SERVER,
-        links,
-        attributes: { 'http.request.method': method, 'url.path': path, 'url.scheme': 'http' },
-      },
-      parent,
-    );
+    // attributes only once sampled: the SDK checks every attribute of a span it then drops
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER, links }, parent);
     request[SPAN] = span;
     const ctx = trace.setSpan(parent, span);
     enter(ctx);
     if (hasBody(request)) bind(ctx, request);
+    if (!span.isRecording()) return;
+    span.setAttributes({ 'http.request.method': method, 'url.path': path, 'url.scheme': 'http' });
     response.once('close', () => {
       const route = routeOf(request);
       const status = response.headersSent ? response.statusCode : 499;
