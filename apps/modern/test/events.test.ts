@@ -57,6 +57,14 @@ describe('GET /events (real server, fetch stream reader)', () => {
     expect(await stream.next((m) => m.retry !== undefined)).toEqual({ retry: '2000' });
   });
 
+  it('HEAD /events answers the head and ends (no stream held open, no subscriber)', async () => {
+    const res = await fetch(`${url}/events`, { method: 'HEAD', signal: AbortSignal.timeout(5_000) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(await res.text()).toBe('');
+    expect(hub.listenerCount()).toBe(0);
+  });
+
   // a timing assertion the requirements demand; retried so a momentarily saturated machine does not flake it
   it('a subscriber receives content.changed within 1 s of a webhook', { retry: 2 }, async () => {
     const stream = await openSse(`${url}/events`);

@@ -51,6 +51,13 @@ const events: FastifyPluginAsyncZod = async (fastify) => {
         'x-accel-buffering': 'no',
         [HEADERS.requestId]: request.id,
       });
+      // A HEAD answer is the head alone: Node drops body writes to it and would never send
+      // the head of a response that is not ended.
+      if (request.method === 'HEAD') {
+        res.end();
+        metrics.observe('HEAD', routes.events.path, 200, reply.elapsedTime / 1000);
+        return;
+      }
       res.write(`retry: ${RETRY_MS}\n\n`);
       if (typeof lastEventId === 'string') {
         for (const event of hub.since(lastEventId)) res.write(formatEvent(event));
