@@ -3,8 +3,8 @@
 // any results.json (schema pilot-load-results/2): a Node compare run or a k6 run.
 import type { Target } from './catalogue.ts';
 import { failedThresholds, formatBytes, formatMs, formatNumber } from './format.ts';
-import type { CompareReport, RunResult } from './model.ts';
-import { METRICS, ratioLabel } from './summary.ts';
+import type { CompareReport, Ratio, RunResult } from './model.ts';
+import { METRICS, ratioRows } from './summary.ts';
 
 const COLORS: Record<Target, string> = { legacy: '#c0392b', modern: '#1e8449', gateway: '#2471a3' };
 const PROCESS_COLORS: Record<string, string> = {
@@ -34,6 +34,8 @@ interface Mark {
   label: string;
   color: string;
   shape: 'ring' | 'cross';
+  /** Write the label beside the mark (else it is the mark's tooltip only). */
+  caption?: boolean;
 }
 
 function niceMax(value: number): number {
@@ -69,19 +71,22 @@ export function lineChart(options: {
   hLines?: Array<{ y: number; label: string }>;
   bands?: Array<{ x0: number; x1: number; label: string }>;
   marks?: Mark[];
+  /** Logarithmic x axis (capacity steps are geometric); xMin must be > 0. */
+  xLog?: boolean;
 }): string {
   const w = 460;
   const legendRows = Math.ceil(options.series.length / 4);
   const h = 230 + (legendRows - 1) * 12;
-  const m = { l: 52, r: 12, t: 28 + legendRows * 12, b: 34 };
+  const m = { l: 52, r: 12, t: 26 + legendRows * 12, b: 34 };
   const yTop = Math.max(
     0,
     ...options.series.flatMap((s) => s.points.map((p) => p[1])),
     ...(options.hLines ?? []).map((l) => l.y),
   );
   const yMax = niceMax(yTop);
-  const xSpan = options.xMax - options.xMin || 1;
-  const sx = (x: number) => m.l + ((x - options.xMin) / xSpan) * (w - m.l - m.r);
+  const fx = (x: number) => (options.xLog ? Math.log10(Math.max(x, 1e-9)) : x);
+  const xSpan = fx(options.xMax) - fx(options.xMin) || 1;
+  const sx = (x: number) => m.l + ((fx(x) - fx(options.xMin)) / xSpan) * (w - m.l - m.r);
   const sy = (y: number) => h - m.b - (Math.min(y, yMax) / yMax) * (h - m.t - m.b);
   const parts: string[] = [];
   parts.push(`<text x="${m.l}" y="14" class="ct">${escapeHtml(options.title)}</text>`);
@@ -114,7 +119,7 @@ export function lineChart(options: {
   }
   options.series.forEach((s, i) => {
     const lx = m.l + (i % 4) * 100;
-    const ly = 20 + Math.floor(i / 4) * 12;
+    const ly = 27 + Math.floor(i / 4) * 12;
     parts.push(
       `<line x1="${lx}" x2="${lx + 12}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`,
     );
@@ -146,7 +151,8 @@ export function lineChart(options: {
         `<path d="M${+x - 5},${+y - 5} L${+x + 5},${+y + 5} M${+x - 5},${+y + 5} L${+x + 5},${+y - 5}" stroke="${mark.color}" stroke-width="2.5"><title>${escapeHtml(mark.label)}</title></path>`,
       );
     }
-    parts.push(`<text x="${+x + 8}" y="${+y - 6}" class="lg">${escapeHtml(mark.label)}</text>`);
+    if (mark.caption)
+      parts.push(`<text x="${+x + 8}" y="${+y - 6}" class="lg">${escapeHtml(mark.label)}</text>`);
   }
   return `<svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img">${parts.join('')}</svg>`;
 }
@@ -263,6 +269,7 @@ function timelineCharts(runs: RunResult[]): string[] {
             label: `${label(r)} recovered +${r.spike.recoverySeconds} s`,
             color: COLORS[r.target],
             shape: 'ring' as const,
+            caption: true,
           },
         ]
       : [],
@@ -292,8 +299,11 @@ function timelineCharts(runs: RunResult[]): string[] {
 /** Latency against offered load per target, the SLO line, each knee (ring) and first break (cross). */
 export function capacityChart(runs: RunResult[]): string {
   const withCurve = runs.filter((r) => r.capacity && r.capacity.curve.length > 0);
-  const rates = withCurve.flatMap((r) => r.capacity!.curve.map((c) => c.rate));
-  const xMax = Math.max(1, ...rates);
+  const rates = [...new Set(withCurve.flatMap((r) => r.capacity!.curve.map((c) => c.rate)))].sort(
+    (a, b) => a - b,
+  );
+  const xMin = Math.max(0.1, (rates[0] ?? 1) / 1.25);
+  const xMax = Math.max(xMin * 2, (rates.at(-1) ?? 1) * 1.15);
   const slo = withCurve[0]?.capacity?.slo.p99Ms ?? 0;
   const marks: Mark[] = [];
   for (const r of withCurve) {
@@ -311,14 +321,14 @@ export function capacityChart(runs: RunResult[]): string {
       marks.push({
         x: broke.rate,
         y: broke.p99,
-        label: c.limitedBy === 'generator' ? 'generator limit' : 'SLO broken',
+        label: `${label(r)}: ${c.limitedBy === 'generator' ? 'generator limit' : 'SLO broken'} at ${broke.rate}/s`,
         color: COLORS[r.target],
         shape: 'cross',
       });
   }
   return lineChart({
-    title: 'capacity curve: p99 (solid) and p50 (dashed) against offered load',
-    yLabel: 'ms',
+    title: 'capacity curve: latency against offered load',
+    yLabel: 'ms · ring: knee · cross: first break',
     series: withCurve.flatMap((r) => [
       {
         name: `${label(r)} p99`,
@@ -332,9 +342,10 @@ export function capacityChart(runs: RunResult[]): string {
         points: r.capacity!.curve.map((c) => [c.rate, c.p50] as [number, number]),
       },
     ]),
-    xTicks: ticks(0, xMax, '/s'),
-    xMin: 0,
+    xTicks: rates.map((r) => [r, `${fmtTick(r)}/s`] as [number, string]),
+    xMin,
     xMax,
+    xLog: true,
     hLines: slo ? [{ y: slo, label: `SLO p99 ${formatMs(slo)}` }] : [],
     marks,
   });
@@ -394,8 +405,8 @@ function costCharts(runs: RunResult[]): string[] {
       })),
   );
   return [
-    barChart('CPU-seconds per 1,000 requests, per process on the path', cpuRows),
-    barChart('peak RSS per process on the path', rssRows),
+    barChart('CPU-s per 1,000 requests, by process on the path', cpuRows),
+    barChart('peak RSS, by process on the path', rssRows),
   ];
 }
 
@@ -554,8 +565,17 @@ function capacitySummary(report: CompareReport): string {
       return `<tr><td class="t">${escapeHtml(r.scenario)}</td><td class="t"><span class="dot" style="background:${COLORS[r.target]}"></span>${escapeHtml(label(r))}</td><td class="n"><b>${value}</b></td><td>${c.limitedBy === 'generator' ? '<b class="bad">generator limit</b> ' : ''}${escapeHtml(c.breach ? `${c.breach.rate}/s: ${c.breach.reasons.join('; ')}` : 'held at every step')}</td><td class="n">${c.knee ? `${formatNumber(c.knee.rate, 0)}/s` : '-'}</td><td class="n">p99 &lt; ${formatMs(c.slo.p99Ms)}, errors ≤ ${(c.slo.errorRate * 100).toFixed(0)}%</td><td class="n">${own?.cpuPer1k === null || own?.cpuPer1k === undefined ? '-' : formatNumber(own.cpuPer1k, 3)} · ${r.cost?.pathCpuPer1k === null || r.cost?.pathCpuPer1k === undefined ? '-' : formatNumber(r.cost.pathCpuPer1k, 3)}</td><td class="n">${own?.peakRssBytes ? formatBytes(own.peakRssBytes) : '-'}</td></tr>`;
     })
     .join('');
+  const scenarios = [...new Set(runs.map((r) => r.scenario))];
+  const curves = scenarios.map((s) => {
+    const chart = capacityChart(runs.filter((r) => r.scenario === s));
+    return chart.replace(
+      'capacity curve: latency against offered load',
+      `${escapeHtml(s)}: latency against offered load`,
+    );
+  });
   return `<h2>Capacity at SLO</h2>
-<table><tr><th>scenario</th><th>target</th><th>capacity at SLO</th><th>broke at</th><th>knee</th><th>SLO</th><th>CPU-s/1k req own · path</th><th>peak RSS own</th></tr>${rows}</table>`;
+<table><tr><th>scenario</th><th>target</th><th>capacity at SLO</th><th>broke at</th><th>knee</th><th>SLO</th><th>CPU-s/1k req own · path</th><th>peak RSS own</th></tr>${rows}</table>
+<div class="charts" id="capacity-curves">${curves.join('')}</div>`;
 }
 
 function resultsSummary(report: CompareReport): string {
@@ -577,15 +597,21 @@ function resultsSummary(report: CompareReport): string {
 
 function ratiosSection(report: CompareReport): string {
   if (report.ratios.length === 0) return '';
-  const rows = report.ratios
+  const cell = (r: Ratio | undefined) =>
+    r
+      ? `<td class="n${r.note ? ' warn' : ''}"${r.note ? ` title="${escapeHtml(r.note)}"` : ''}>${r.note ? '≥? ' : ''}${r.value === null ? '-' : `${r.value.toFixed(2)}×`}${r.numerator === 'gateway' ? ` <small>÷ ${escapeHtml(r.denominator)}${r.basis && r.basis !== 'backend header' ? `, ${escapeHtml(r.basis)}` : ''}</small>` : ''}</td>`
+      : '<td class="n">-</td>';
+  const rows = ratioRows(report.ratios)
     .map(
       (r) =>
-        `<tr><td>${escapeHtml(r.scenario)}</td><td>${escapeHtml(METRICS[r.metric].label)}</td><td>${escapeHtml(ratioLabel(r))}${r.basis ? ` <small>(${escapeHtml(r.basis)})</small>` : ''}</td><td class="n">${r.value === null ? '-' : `${r.value.toFixed(2)}×`}</td></tr>`,
+        `<tr><td>${escapeHtml(r.scenario)}</td><td>${escapeHtml(METRICS[r.metric].label)}</td>${cell(r.modern)}${cell(r.gateway)}</tr>`,
     )
     .join('');
+  const notes = [...new Set(report.ratios.filter((r) => r.note).map((r) => `${r.scenario}: ${r.note}`))];
   return `<h2>Ratios</h2>
-<p class="meta">Each ratio names what it divides. Capacity: &gt; 1 is more. Latency, CPU and memory: &lt; 1 is less. For CPU, gateway ÷ direct divides whole paths (gateway and backends ÷ the backend alone). A fixed-rate run's req/s is the offered rate, so it is not compared.</p>
-<table><tr><th>scenario</th><th>metric</th><th>ratio of</th><th>value</th></tr>${rows}</table>`;
+<p class="meta">Each column names what it divides. Capacity: &gt; 1 is more. Latency, CPU and memory: &lt; 1 is less. gateway ÷ direct divides by the backend the gateway routed to (its backend header), and for CPU whole paths (gateway and backends ÷ the backend alone): what the gateway in front costs. A fixed-rate run's req/s is the offered rate, so it is not compared.</p>
+<table><tr><th>scenario</th><th>metric</th><th>modern ÷ legacy</th><th>gateway ÷ direct backend</th></tr>${rows}</table>
+${notes.length ? `<ul class="meta">${notes.map((n) => `<li>≥? ${escapeHtml(n)}</li>`).join('')}</ul>` : ''}`;
 }
 
 function baselineSection(report: CompareReport): string {

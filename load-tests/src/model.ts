@@ -146,6 +146,8 @@ export interface Ratio {
   /** Why this denominator (gateway ÷ direct: the backend the gateway named most). */
   basis?: string;
   value: number | null;
+  /** Why the value is a bound rather than a ratio (a capacity that never broke, or broke on the generator). */
+  note?: string;
 }
 
 export interface BaselineRow {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { failedThresholds, formatBytes, formatMs, formatNumber, formatRatio } from './format.ts';
 import { renderHtml } from './html.ts';
 import type { BaselineComparison, CompareReport, Ratio, RunResult, ScenarioSummary } from './model.ts';
-import { METRICS, ratioLabel } from './summary.ts';
+import { METRICS, ratioRows } from './summary.ts';
 
 export const REPORTS_DIR = join(import.meta.dirname, '..', 'reports');
 
@@ -167,14 +167,23 @@ export function formatMetric(key: keyof typeof METRICS, value: number | null | u
   }
 }
 
+const ratioCell = (r: Ratio | undefined) =>
+  r
+    ? `${r.note ? '≥? ' : ''}${formatRatio(r.value)}${r.numerator === 'gateway' ? ` (÷ ${r.denominator})` : ''}`
+    : '-';
+
 export function ratiosTable(ratios: Ratio[]): string {
-  const rows = ratios.map((r) => [
+  const rows = ratioRows(ratios).map((r) => [
     r.scenario,
     METRICS[r.metric].label,
-    ratioLabel(r) + (r.basis && r.basis !== 'backend header' ? ` (${r.basis})` : ''),
-    formatRatio(r.value),
+    ratioCell(r.modern),
+    ratioCell(r.gateway),
   ]);
-  return textTable(['scenario', 'metric', 'ratio of', 'value'], rows, new Set([3]));
+  const notes = [...new Set(ratios.filter((r) => r.note).map((r) => `${r.scenario}: ${r.note}`))];
+  return [
+    textTable(['scenario', 'metric', 'modern ÷ legacy', 'gateway ÷ direct backend'], rows, new Set([2, 3])),
+    ...notes.map((n) => `  ≥? ${n}`),
+  ].join('\n');
 }
 
 /** Medians over rounds with their noise (only printed with 2+ rounds). */

@@ -58,3 +58,20 @@ export function computeRatios(summaries: ScenarioSummary[], runs: RunResult[]): 
 export function ratioLabel(r: Ratio): string {
   return `${r.numerator} ÷ ${r.denominator}`;
 }
+
+/** One row per scenario and metric: modern ÷ legacy, and gateway ÷ the backend it routed to. */
+export function ratioRows(
+  ratios: Ratio[],
+): Array<{ scenario: string; metric: Ratio['metric']; modern?: Ratio; gateway?: Ratio }> {
+  const rows: Array<{ scenario: string; metric: Ratio['metric']; modern?: Ratio; gateway?: Ratio }> = [];
+  for (const r of ratios) {
+    let row = rows.find((x) => x.scenario === r.scenario && x.metric === r.metric);
+    if (!row) {
+      row = { scenario: r.scenario, metric: r.metric };
+      rows.push(row);
+    }
+    if (r.numerator === 'modern') row.modern = r;
+    else row.gateway = r;
+  }
+  return rows;
+}

@@ -143,7 +143,7 @@ describe('pnpm report', () => {
     const { report, written } = renderReport([FIXTURE], { target: 'modern', out });
     expect(report.engine).toBe('k6');
     const html = readFileSync(written.html, 'utf8');
-    expect(html).toContain('capacity curve: p99 (solid) and p50 (dashed) against offered load');
+    expect(html).toContain('capacity curve: latency against offered load');
     expect(html).toContain('offered vs achieved (iterations per second)');
     expect(html).toContain('not verifiable on k6');
     expect(JSON.parse(readFileSync(written.json, 'utf8')).schema).toBe(RESULTS_SCHEMA);

@@ -175,9 +175,9 @@ describe('tables', () => {
     expect(table).toMatch(/cached-read-capacity \| legacy +\| +410\/s \| +655\/s \| p99 400 ms > 150 ms/);
     expect(table).toMatch(/modern +\| +655\/s \| +1,049\/s/);
     expect(table).toMatch(/gateway +\| +160\/s \| +256\/s/);
-    expect(ratiosTable(sampleReport().ratios)).toMatch(
-      /cached-read-capacity \| capacity at SLO +\| modern ÷ legacy +\| +1\.60×/,
-    );
+    const ratios = ratiosTable(sampleReport().ratios);
+    expect(ratios).toMatch(/metric +\| modern ÷ legacy \| gateway ÷ direct backend/);
+    expect(ratios).toMatch(/cached-read-capacity \| capacity at SLO +\| +1\.60× \| +0\.39× \(÷ legacy\)/);
   });
 
   it('a generator-limited capacity reads "≥" and names the generator', () => {
@@ -191,6 +191,18 @@ describe('tables', () => {
       capacity: capacityVerdict(phases, { p99Ms: 150, errorRate: 0.01 }, { generatorLagMs: 50 }),
     });
     expect(run.capacity!.limitedBy).toBe('generator');
+    // a ratio with a bounded capacity says it is a bound
+    const legacy = capacityRun('legacy', [
+      [100, 10],
+      [200, 500],
+    ]);
+    const runs = [legacy, { ...run, scenario: legacy.scenario }];
+    const [cap] = computeRatios(summarize(runs), runs).filter((r) => r.metric === 'capacity');
+    expect(cap).toMatchObject({
+      value: 1,
+      note: expect.stringMatching(/^capacity of modern is a lower bound/),
+    });
+    expect(ratiosTable([cap!])).toMatch(/≥\? 1\.00×/);
     expect(capacityTable([run])).toMatch(
       /≥ 100\/s .*GENERATOR LIMIT: generator late: start lag p90 300 ms > 50\.0 ms/,
     );
@@ -212,10 +224,10 @@ describe('report files', () => {
       'offered vs achieved (iterations per second)',
       'errors per second',
       'p99 latency per second',
-      'capacity curve: p99 (solid) and p50 (dashed) against offered load',
+      'capacity curve: latency against offered load',
       'achieved against offered rate per step',
-      'CPU-seconds per 1,000 requests, per process on the path',
-      'peak RSS per process on the path',
+      'CPU-s per 1,000 requests, by process on the path',
+      'peak RSS, by process on the path',
       'Capacity at SLO',
     ]) {
       expect(html, title).toContain(title);

@@ -52,8 +52,20 @@ export function judgePhase(phase, slo, limits) {
   const eluLimit = limits.generatorElu === undefined ? GENERATOR_ELU : limits.generatorElu;
   if (phase.generator.lagP90 !== null && phase.generator.lagP90 > limits.generatorLagMs) {
     generatorLimited = true;
+    // Late with an idle event loop: the generator was starved of CPU by other processes (on one
+    // machine, possibly the target itself), not busy. Either way it did not hold the rate.
+    const starved =
+      phase.generator.elu !== null && phase.generator.elu <= 0.5
+        ? ' (its event loop ' +
+          Math.round(phase.generator.elu * 100) +
+          '% busy: the CPU went to other processes)'
+        : '';
     reasons.push(
-      'generator late: start lag p90 ' + ms(phase.generator.lagP90) + ' > ' + ms(limits.generatorLagMs),
+      'generator late: start lag p90 ' +
+        ms(phase.generator.lagP90) +
+        ' > ' +
+        ms(limits.generatorLagMs) +
+        starved,
     );
   }
   if (phase.generator.elu !== null && phase.generator.elu > eluLimit) {

@@ -11,14 +11,14 @@
  *   scenario: string, kind: string, target: string, round: number, errorRate: number,
  *   latency: { count: number, p50: number, p99: number },
  *   servedBy: Record<string, number>,
- *   capacity?: { capacityAtSlo: number | null },
+ *   capacity?: { capacityAtSlo: number | null, limitedBy?: string },
  *   spike?: { recoverySeconds: number | null },
  *   soak?: { rss: Array<{ name: string, growthMb: number }>, p99Drift: number | null },
  *   cost: { processes: CostProcess[], own: string, pathCpuPer1k: number | null } | null
  * }} RunLike
  * @typedef {{ value: number | null, values: Array<number | null>, noise: number | null }} MetricSummary
  * @typedef {{ scenario: string, kind: string, target: string, rounds: number, metrics: Record<string, MetricSummary> }} ScenarioSummary
- * @typedef {{ scenario: string, metric: string, numerator: string, denominator: string, basis?: string, value: number | null }} Ratio
+ * @typedef {{ scenario: string, metric: string, numerator: string, denominator: string, basis?: string, value: number | null, note?: string }} Ratio
  */
 
 /** Which metrics each kind of scenario is judged on (a fixed run's req/s is its offered rate). */
@@ -218,6 +218,28 @@ export function computeRatios(summaries, runs) {
     const gateway = of('gateway');
     const any = /** @type {ScenarioSummary} */ (legacy || modern || gateway);
     const keys = kindMetrics(any.kind).filter((k) => k !== 'errorRate');
+    /**
+     * A capacity that did not end at an SLO break is a bound ("≥"), and so is a ratio with it.
+     * @param {string} metric
+     * @param {string} numerator
+     * @param {string} denominator
+     * @returns {string | undefined}
+     */
+    const boundNote = (metric, numerator, denominator) => {
+      if (metric !== 'capacity') return undefined;
+      const bounded = [];
+      for (let i = 0; i < runs.length; i++) {
+        const r = /** @type {RunLike} */ (runs[i]);
+        if (r.scenario !== scenario || !r.capacity || r.capacity.limitedBy === 'slo') continue;
+        if ((r.target === numerator || r.target === denominator) && bounded.indexOf(r.target) === -1)
+          bounded.push(r.target);
+      }
+      return bounded.length > 0
+        ? 'capacity of ' +
+            bounded.join(' and ') +
+            ' is a lower bound (≥: never broke, or the load generator was the limit)'
+        : undefined;
+    };
     /** @param {ScenarioSummary | undefined} x @param {string} key */
     const val = (x, key) => {
       const m = x ? x.metrics[key] : undefined;
@@ -226,13 +248,17 @@ export function computeRatios(summaries, runs) {
     if (legacy && modern) {
       for (let k = 0; k < keys.length; k++) {
         const metric = /** @type {string} */ (keys[k]);
-        out.push({
+        /** @type {Ratio} */
+        const r = {
           scenario: scenario,
           metric: metric,
           numerator: 'modern',
           denominator: 'legacy',
           value: ratio(val(modern, metric), val(legacy, metric)),
-        });
+        };
+        const note = boundNote(metric, 'modern', 'legacy');
+        if (note) r.note = note;
+        out.push(r);
       }
     }
     /** @type {RunLike | undefined} */
@@ -252,14 +278,18 @@ export function computeRatios(summaries, runs) {
           const metric = /** @type {string} */ (keys[k]);
           if (metric === 'pathCpuPer1k') continue;
           const key = metric === 'cpuPer1k' ? 'pathCpuPer1k' : metric;
-          out.push({
+          /** @type {Ratio} */
+          const r = {
             scenario: scenario,
             metric: key,
             numerator: 'gateway',
             denominator: choice.direct,
             basis: choice.basis,
             value: ratio(val(gateway, key), val(direct, key)),
-          });
+          };
+          const note = boundNote(key, 'gateway', choice.direct);
+          if (note) r.note = note;
+          out.push(r);
         }
       }
     }
