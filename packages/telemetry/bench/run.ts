@@ -58,8 +58,34 @@ async function stop(running: Running): Promise<void> {
   if (running.child.exitCode === null) await once(running.child, 'exit');
 }
 
-async function load(url: string, seconds: number) {
-  return autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 });
+/**
+ * `sampled`: the share of requests that arrive with a sampled traceparent, as behind a gateway
+ * sampling that share (undefined: no traceparent, as from a client).
+ */
+async function load(url: string, seconds: number, sampled?: number) {
+  const hex = (n: number) =>
+    Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    pipelining: 1,
+    ...(sampled === undefined
+      ? {}
+      : {
+          requests: [
+            {
+              setupRequest: (req) => ({
+                ...req,
+                headers: {
+                  ...req.headers,
+                  traceparent: `00-${hex(32)}-${hex(16)}-${Math.random() < sampled ? '01' : '00'}`,
+                },
+              }),
+            },
+          ],
+        }),
+  });
 }
 
 /** An OTLP/HTTP endpoint that reads and drops what it gets (the spans' sending is measured). */
@@ -92,13 +118,21 @@ interface Sample {
   rps: number;
 }
 
-async function measure(subject: string, mode: string, path: string, extra: string[]): Promise<Sample> {
+async function measure(
+  subject: string,
+  mode: string,
+  path: string,
+  extra: string[],
+  behindGateway: boolean,
+): Promise<Sample> {
   const running = await startSubject([subject, mode, ...extra], cores[0]);
   try {
     const url = `http://127.0.0.1:${running.port}${path}`;
-    await load(url, 1); // warm: JIT, keep-alive sockets, the cache
+    // an app behind the gateway gets the gateway's decision with each request
+    const sampled = behindGateway ? (mode === 'off' ? 0 : Number(mode.split(':')[1])) : undefined;
+    await load(url, 1, sampled); // warm: JIT, keep-alive sockets, the cache
     const before = procCpuSeconds(running.child.pid!);
-    const result = await load(url, SECONDS);
+    const result = await load(url, SECONDS, sampled);
     const after = procCpuSeconds(running.child.pid!);
     const requests = result.requests.total;
     return {
@@ -131,8 +165,9 @@ async function main(): Promise<void> {
       subject: 'gateway',
       path: '/articles/hello-world',
       extra: [`http://127.0.0.1:${backend.port}`, sink.url],
+      behindGateway: false,
     },
-    { subject: 'modern', path: '/articles/alpha', extra: ['', sink.url] },
+    { subject: 'modern', path: '/articles/alpha', extra: ['', sink.url], behindGateway: true },
   ].filter((s) => !only || s.subject === only);
 
   const samples: Sample[] = [];
@@ -140,7 +175,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       for (const s of subjects) {
         for (const mode of MODES) {
-          const sample = await measure(s.subject, mode, s.path, s.extra);
+          const sample = await measure(s.subject, mode, s.path, s.extra, s.behindGateway);
           samples.push(sample);
           console.log(
             `round ${r + 1} ${s.subject.padEnd(8)} ${mode.padEnd(8)} ${round(sample.cpuUsPerRequest)} µs CPU/request, ${sample.rps} req/s, p99 ${sample.p99Ms} ms${sample.errors ? `, ${sample.errors} errors` : ''}`,

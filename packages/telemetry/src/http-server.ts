@@ -1,6 +1,14 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import type { TracingConfig } from './config.ts';
 import { incomingContext } from './propagation.ts';
 
@@ -32,7 +40,7 @@ export interface HttpServerInstrumentation {
   tracer: Tracer;
   enter(ctx: Context): void;
   bind(ctx: Context, emitter: IncomingMessage): void;
-  config: Pick<TracingConfig, 'incoming'>;
+  config: Pick<TracingConfig, 'incoming' | 'sampler'>;
   /** Which servers get spans (default all: a service runs one); tests put several in a process. */
   traceServer?: (server: Server) => boolean;
 }
@@ -56,6 +64,7 @@ function routeOf(req: TracedRequest): string | undefined {
 
 export function instrumentHttpServers(options: HttpServerInstrumentation): () => void {
   const { tracer, enter, bind, config, traceServer } = options;
+  const followsUnsampled = config.incoming === 'trust' && config.sampler.startsWith('parentbased_');
 
   const onStart = (message: unknown) => {
     const { request, response, server } = message as {
@@ -70,6 +79,18 @@ export function instrumentHttpServers(options: HttpServerInstrumentation): () =>
     if (UNTRACED.has(path)) return;
     const method = request.method ?? 'GET';
     const { parent, links } = incomingContext(request.headers, config.incoming);
+    if (followsUnsampled) {
+      // behind the gateway at 1 %, 99 of 100 requests arrive "not sampled": the parent-based
+      // sampler would only say no again. Its context goes on as it came (downstream calls
+      // still carry the decision), without a span of ours: ids, sampler and span object cost
+      // more than the rest of the tracing on a cached read.
+      const caller = trace.getSpanContext(parent);
+      if (caller && (caller.traceFlags & TraceFlags.SAMPLED) === 0) {
+        enter(parent);
+        if (hasBody(request)) bind(parent, request);
+        return;
+      }
+    }
     // attributes only once sampled: the SDK checks every attribute of a span it then drops
     const span = tracer.startSpan(method, { kind: SpanKind.SERVER, links }, parent);
     request[SPAN] = span;

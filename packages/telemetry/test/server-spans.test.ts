@@ -27,6 +27,11 @@ beforeAll(async () => {
       });
       return;
     }
+    if (req.url === '/whoami') {
+      const sc = trace.getSpanContext(context.active());
+      res.end(sc ? `${sc.traceId}-${sc.spanId}-${sc.traceFlags}` : 'none');
+      return;
+    }
     setTimeout(async () => {
       await Promise.resolve();
       tracer.startSpan('in-handler').end();
@@ -84,6 +89,17 @@ describe('server spans (diagnostics channels)', () => {
     expect(span.spanContext().traceId).toBe(traceId);
     expect(span.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
     expect(span.status.code).toBe(2);
+  });
+
+  it('a caller’s "not sampled" goes on as it came: no span of ours, its context active', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const res = await fetch(`${base}/whoami`, {
+      headers: { traceparent: `00-${traceId}-b7ad6b7169203331-00` },
+    });
+    expect(await res.text()).toBe(`${traceId}-b7ad6b7169203331-0`);
+    await (await fetch(`${base}/articles`)).text(); // a traced one after it, to wait for
+    await expect.poll(() => tracing.spans().filter((s) => s.kind === SpanKind.SERVER).length).toBe(1);
+    expect(tracing.spans().some((s) => s.spanContext().traceId === traceId)).toBe(false);
   });
 
   it('leaves probes and scrapes untraced, and leaks no context between requests', async () => {
