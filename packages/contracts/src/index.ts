@@ -6,6 +6,7 @@ export * from './errors.ts';
 export * from './limits.ts';
 export * from './operations.ts';
 export * from './query.ts';
+export * from './rate-limit.ts';
 export * from './routes.ts';
 export * from './subscribers.ts';
 export * from './webhooks.ts';

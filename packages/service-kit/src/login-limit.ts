@@ -1,5 +1,12 @@
-import { ApiError } from '@pilot/contracts';
-import ipaddr from 'ipaddr.js';
+import {
+  ApiError,
+  addressKey,
+  type RateLimitCount,
+  type RateLimitPolicy,
+  rateLimitHeader,
+  rateLimitPolicyHeader,
+  secondsLeft,
+} from '@pilot/contracts';
 import type { Redis } from 'ioredis';
 import {
   type RateLimiterAbstract,
@@ -43,17 +50,7 @@ interface Policy {
   quota: number;
 }
 
-/**
- * The key of a client address: IPv4-mapped IPv6 as IPv4, and IPv6 by its /64 (one subscriber
- * holds a whole /64, so per-/128 counters would be free to dodge).
- */
-export function addressKey(address: string): string {
-  if (!ipaddr.isValid(address)) return address;
-  const parsed = ipaddr.process(address);
-  if (parsed.kind() === 'ipv4') return parsed.toString();
-  const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4);
-  return `${parts.map((p) => p.toString(16)).join(':')}::/64`;
-}
+export { addressKey };
 
 /** Case and Unicode form do not make a new username (nor a new counter). */
 const userKey = (username: string, address: string) =>
@@ -75,19 +72,10 @@ function limiterFor(options: LoginLimitOptions, name: string, points: number): R
   });
 }
 
-/** What the headers tell of one counter. */
-interface Counter {
-  consumed: number;
-  msLeft: number;
-}
-
-const counter = (state: RateLimiterRes | null, correction = 0): Counter =>
+const counter = (state: RateLimiterRes | null, correction = 0): RateLimitCount =>
   state
     ? { consumed: state.consumedPoints + correction, msLeft: state.msBeforeNext }
     : { consumed: 0, msLeft: 0 };
-
-/** Seconds until a counter's window ends (at least 1 while it runs). */
-const secondsLeft = (state: Counter) => (state.msLeft > 0 ? Math.ceil(state.msLeft / 1000) : 0);
 
 export function createLoginLimiter(options: LoginLimitOptions): LoginLimiter {
   const policies: [Policy, Policy] = [
@@ -102,16 +90,16 @@ export function createLoginLimiter(options: LoginLimitOptions): LoginLimiter {
       quota: options.perAddress,
     },
   ];
-  const policyHeader = policies.map((p) => `"${p.name}";q=${p.quota};w=${options.windowSeconds}`).join(', ');
+  const described: RateLimitPolicy[] = policies.map((p) => ({
+    name: p.name,
+    quota: p.quota,
+    windowSeconds: options.windowSeconds,
+  }));
+  const policyHeader = rateLimitPolicyHeader(described);
 
   /** IETF draft-ietf-httpapi-ratelimit-headers: the policies and what is left of each. */
-  function headers(counters: Counter[]): Record<string, string> {
-    const items = policies.map((policy, i) => {
-      const state = counters[i] ?? counter(null);
-      const remaining = Math.max(0, policy.quota - state.consumed);
-      return `"${policy.name}";r=${remaining};t=${secondsLeft(state)}`;
-    });
-    return { 'ratelimit-policy': policyHeader, ratelimit: items.join(', ') };
+  function headers(counters: RateLimitCount[]): Record<string, string> {
+    return { 'ratelimit-policy': policyHeader, ratelimit: rateLimitHeader(described, counters) };
   }
 
   return {
@@ -133,7 +121,7 @@ export function createLoginLimiter(options: LoginLimitOptions): LoginLimiter {
         );
         const counters = results.map((r, i) => counter(r, settled[i]?.status === 'fulfilled' ? -1 : 0));
         const limited = counters.filter((_c, i) => settled[i]?.status === 'rejected');
-        const retryAfter = Math.max(1, ...limited.map(secondsLeft));
+        const retryAfter = Math.max(1, ...limited.map((c) => secondsLeft(c.msLeft)));
         throw new ApiError('RATE_LIMITED', {
           message: 'Too many failed logins; retry later.',
           headers: { 'retry-after': String(retryAfter), ...headers(counters) },
