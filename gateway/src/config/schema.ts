@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkRolloutRoute, rolloutSchema } from '../control/rollout/schema.ts';
+import { limitsSchema } from './limits.ts';
 
 /**
  * The route table's schema: the only description of what a table file may say.
@@ -208,6 +209,8 @@ export const routeSchema = z
     breaker: breakerSchema.partial().optional(),
     /** Migration autopilot: steps shadow → percentages → 100 with gates (gateway/README.md#rollout). */
     rollout: rolloutSchema.optional(),
+    /** Rate-limit policies of this route (config/limits.ts); absent → settings.limits, `[]` → none. */
+    limits: limitsSchema.optional(),
   })
   .strict()
   .superRefine((route, ctx) => {
@@ -263,6 +266,8 @@ export const tableSchema = z
         shadowMaxSamples: z.number().int().min(0).default(20),
         /** Route breaker defaults (a route's `breaker` overrides them field by field). */
         breaker: breakerSchema.prefault({}),
+        /** Rate-limit policies of every route without its own `limits` (counted per route). */
+        limits: limitsSchema.default([]),
       })
       .strict()
       .prefault({}),
