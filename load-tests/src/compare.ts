@@ -17,6 +17,7 @@ import { startDelayedUpstream, type TestServer } from '@pilot/test-kit';
 import { parseDuration } from '../k6/lib/core.js';
 import { capacityRates, kindOf } from '../k6/lib/kinds.js';
 import { compareWithBaseline, loadBaseline } from './baseline.ts';
+import { fromCaller } from './caller-path.ts';
 import {
   type Catalogue,
   CATALOGUE_PATH,
@@ -355,7 +356,14 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareO
       ratios: computeRatios(summaries, runs),
       notes,
     };
-    if (baseline) report.baseline = compareWithBaseline(summaries, baseline, options.baseline!);
+    if (baseline) {
+      report.baseline = compareWithBaseline(summaries, baseline, options.baseline!);
+      if (baseline.engine !== 'node') {
+        notes.push(
+          `The baseline is a ${baseline.engine} run: it measures latency from each request's start, this run from each iteration's scheduled start. Compare capacity and CPU, not latency.`,
+        );
+      }
+    }
     const kindSuffix = report.kinds.length === 1 && report.kinds[0] !== 'fixed' ? `-${report.kinds[0]}` : '';
     const files = writeReport(
       report,
@@ -549,14 +557,14 @@ async function main(): Promise<number> {
     warmup: !values['no-warmup'],
     start: !values['no-start'],
     ...(rounds !== undefined ? { rounds } : {}),
-    ...(values.baseline ? { baseline: values.baseline } : {}),
+    ...(values.baseline ? { baseline: fromCaller(values.baseline) } : {}),
     capacity: {
       ...(steps !== undefined ? { steps: Math.floor(steps) } : {}),
       ...(values['step-duration'] ? { stepDuration: values['step-duration'] } : {}),
       ...(startRate !== undefined ? { startRate } : {}),
       ...(factor !== undefined ? { factor } : {}),
     },
-    ...(values.out ? { reportsRoot: values.out } : {}),
+    ...(values.out ? { reportsRoot: fromCaller(values.out) } : {}),
   });
   if (values.smoke && outcome.problems.length > 0) {
     console.error(`smoke failed:\n${outcome.problems.map((p) => `  - ${p}`).join('\n')}`);

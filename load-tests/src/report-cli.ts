@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildK6Options } from '../k6/lib/core.js';
 import { k6Results } from '../k6/lib/results.js';
+import { fromCaller } from './caller-path.ts';
 import { CATALOGUE_PATH, loadCatalogue, type Target, TARGET_NAMES } from './catalogue.ts';
 import { type CompareReport, RESULTS_SCHEMA, type RunResult } from './model.ts';
 import { REPORTS_DIR, reportDir, summaryText, type WrittenReport, writeReport } from './report.ts';
@@ -172,11 +173,14 @@ async function main(): Promise<number> {
   }
   if (values.target && !TARGET_NAMES.includes(values.target as Target))
     throw new ReportInputError(`unknown target "${values.target}"`);
-  const { report, written } = renderReport(positionals, {
-    ...(values.target ? { target: values.target as Target } : {}),
-    smoke: values.smoke,
-    ...(values.out ? { out: values.out } : {}),
-  });
+  const { report, written } = renderReport(
+    positionals.map((p) => fromCaller(p)),
+    {
+      ...(values.target ? { target: values.target as Target } : {}),
+      smoke: values.smoke,
+      ...(values.out ? { out: fromCaller(values.out) } : {}),
+    },
+  );
   console.log(summaryText(report));
   console.log(`report: ${written.html}`);
   console.log(`results: ${written.json}`);

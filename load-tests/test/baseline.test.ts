@@ -156,7 +156,7 @@ describe('pnpm report', () => {
     const legacy: CompareReport = JSON.parse(JSON.stringify(modern));
     for (const run of legacy.runs) {
       run.target = 'legacy';
-      if (run.capacity) run.capacity.capacityAtSlo = 655;
+      if (run.capacity) run.capacity.capacityAtSlo = 819;
     }
     legacy.targets = { legacy: 'http://127.0.0.1:3001' };
     const files = [join(dir, 'k6-results-modern.json'), join(dir, 'k6-results-legacy.json')];

@@ -120,7 +120,7 @@ describe('report.html in Chromium', () => {
     expect(
       await page.locator('svg', { hasText: 'capacity curve: latency against offered load' }).count(),
     ).toBe(1);
-    expect(await page.locator('td', { hasText: '1,049/s' }).count()).toBeGreaterThan(0);
+    expect(await page.locator('td', { hasText: '1,311/s' }).count()).toBeGreaterThan(0);
     await page.close();
   }, 60_000);
 });
