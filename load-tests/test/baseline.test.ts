@@ -20,7 +20,7 @@ const tempDir = () => {
   dirs.push(dir);
   return dir;
 };
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'k6-summary-modern.json');
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'modern.k6-summary.json');
 
 function reportOf(runs: RunResult[], engine: 'node' | 'k6' = 'node'): CompareReport {
   const summaries = summarize(runs);

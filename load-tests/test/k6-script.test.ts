@@ -12,7 +12,7 @@ import { type SentRequest, k6State, type StubResponse } from './k6-stubs/state.t
 
 const K6_DIR = join(import.meta.dirname, '..', 'k6');
 /** A k6 summary as k6 1.x hands it to handleSummary (see fixtures/make-k6-summary.ts). */
-const FIXTURE = join(import.meta.dirname, 'fixtures', 'k6-summary-modern.json');
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'modern.k6-summary.json');
 const catalogue = loadCatalogue();
 const g = globalThis as Record<string, unknown>;
 

@@ -20,7 +20,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const ARTIFACT = join(ROOT, 'artifacts', 'load-report.png');
 const DOCS_SHOT = join(ROOT, 'docs', 'load-report.png');
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'compare-capacity.json');
-const K6_FIXTURE = join(import.meta.dirname, 'fixtures', 'k6-summary-modern.json');
+const K6_FIXTURE = join(import.meta.dirname, 'fixtures', 'modern.k6-summary.json');
 
 let context: BrowserContext;
 let dir: string;
