@@ -48,6 +48,38 @@ beforeAll(async () => {
       subscribers: [],
     },
     unique: { subscribers: ['email'] },
+    // The fake executes no GraphQL: it answers the apps' one query (author by slug, with their
+    // latest articles) from the seed, in the shape Strapi's GraphQL plugin gives it.
+    graphql: ({ variables }) => {
+      const author = seed.authors.find((a) => a.slug === variables.slug);
+      const limit = typeof variables.limit === 'number' ? variables.limit : 5;
+      const articles = seed.articles
+        .filter((a) => author && a.authorId === author.documentId && a.publishedAt !== null)
+        .sort((x, y) => (x.publishedAt! < y.publishedAt! ? 1 : -1))
+        .slice(0, limit)
+        .map((a) => ({
+          __typename: 'Article',
+          documentId: a.documentId,
+          slug: a.slug,
+          title: a.title,
+          summary: a.summary,
+          publishedAt: a.publishedAt,
+          updatedAt: a.updatedAt,
+        }));
+      const authors = author
+        ? [
+            {
+              __typename: 'Author',
+              documentId: author.documentId,
+              slug: author.slug,
+              name: author.name,
+              bio: author.bio ?? null,
+              articles,
+            },
+          ]
+        : [];
+      return { body: { data: { authors } } };
+    },
   });
   for (const name of ['weather', 'quote']) upstreams.push(await startDelayedUpstream(name, { delayMs: 20 }));
   const config = loadServiceConfig(
