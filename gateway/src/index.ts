@@ -9,7 +9,7 @@ import { createLogger } from './log.ts';
 export type { AdminHandler, AdminRequest, AdminRouter } from './admin/types.ts';
 export { AdminServer } from './admin/server.ts';
 export { routeView, statsView, tableView } from './admin/views.ts';
-export { bucketOf, choose, jwtSubject } from './choose.ts';
+export { bucketOf, choose, jwtSubject } from './pipeline/choose.ts';
 export { type Env, loadTableFile, parseTable } from './config/load.ts';
 export { tableSchema } from './config/schema.ts';
 export { compareResponses, diffResponses } from './shadow/diff.ts';
@@ -17,7 +17,7 @@ export { DEFAULT_ROUTES_FILE, readEnv } from './env.ts';
 export { GatewayError, TableError } from './errors.ts';
 export { Gateway, type GatewayOptions, type ReloadResult } from './gateway.ts';
 export { createLogger } from './log.ts';
-export { normalizeTarget } from './normalize.ts';
+export { normalizeTarget } from './pipeline/normalize.ts';
 
 export interface CreateGatewayOptions extends Partial<Omit<GatewayOptions, 'logger'>> {
   /** A pino logger; default: JSON to stdout at `logLevel`. */
@@ -29,7 +29,7 @@ export interface CreateGatewayOptions extends Partial<Omit<GatewayOptions, 'logg
 
 export interface GatewayHandle {
   gateway: Gateway;
-  /** The admin server (always created: it serves /metrics and /healthz; /admin/* needs the token). */
+  /** The admin server (always created: it serves /metrics and /healthz; /admin/* needs the token); it talks to gateway.control only. */
   admin: AdminServer;
   /** The routes' rollouts (the migration autopilot): status and commands. */
   rollouts: Rollouts;
@@ -50,8 +50,8 @@ export async function createGateway(options: CreateGatewayOptions = {}): Promise
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
   const gateway = new Gateway({ ...options, routesFile: options.routesFile ?? DEFAULT_ROUTES_FILE, logger });
   await gateway.init();
-  const rollouts = await startRollouts(gateway, options.rollout);
-  const admin = new AdminServer(gateway, options.adminToken);
+  const rollouts = await startRollouts(gateway.control, options.rollout);
+  const admin = new AdminServer(gateway.control, options.adminToken);
   mountRolloutApi(admin, rollouts.handlers);
   const handle: GatewayHandle = {
     gateway,

@@ -3,7 +3,7 @@ import type { BreakerState } from './pipeline/route-breaker.ts';
 import { type RawWindow, WindowStats } from './stats.ts';
 
 /**
- * Step 5 of the pipeline: record. Prometheus metrics (prom-client, one registry per gateway
+ * The gateway's metrics. Prometheus metrics (prom-client, one registry per gateway
  * so several gateways can live in one test process) plus the recent-window stats behind
  * /admin/stats. The per-request path touches pre-resolved label children only: a Recorder is
  * resolved once per route × backend when a table is compiled, never per request.
@@ -78,6 +78,9 @@ function computed(name: string, help: string, type: 'counter' | 'histogram', val
   };
 }
 
+/** The recent-window numbers of every route × backend, as /admin/stats and the cluster hub merge them. */
+export type RawStats = Array<{ route: string; backend: string; raw: RawWindow }>;
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly upstreamErrors: Counter;
@@ -92,11 +95,11 @@ export class GatewayMetrics {
   readonly weights: Gauge;
   readonly adminActions: Counter;
   readonly inFlight: Gauge;
-  /** Maintained by the gateway, read at scrape time. */
-  inFlightCount = 0;
   private readonly recorders = new Map<string, Recorder>();
 
-  constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+  constructor(
+    options: { defaultMetrics?: boolean; labels?: Record<string, string>; inFlight?: () => number } = {},
+  ) {
     const r = [this.registry];
     if (options.labels) this.registry.setDefaultLabels(options.labels);
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
@@ -221,10 +224,15 @@ export class GatewayMetrics {
       labelNames: ['action'],
       registers: r,
     });
+    const inFlight = options.inFlight;
     this.inFlight = new Gauge({
       name: 'gateway_in_flight_requests',
       help: 'Requests in flight',
       registers: r,
+      // read at scrape time from the data plane's counter
+      collect() {
+        if (inFlight) this.set(inFlight());
+      },
     });
   }
 
@@ -238,8 +246,8 @@ export class GatewayMetrics {
     return rec;
   }
 
-  rawWindows(windowS: number): Array<{ route: string; backend: string; raw: RawWindow }> {
-    const out: Array<{ route: string; backend: string; raw: RawWindow }> = [];
+  rawWindows(windowS: number): RawStats {
+    const out: RawStats = [];
     for (const rec of this.recorders.values())
       out.push({ route: rec.route, backend: rec.backend, raw: rec.window.raw(windowS) });
     return out;

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { initTelemetry } from '@pilot/telemetry';
-import { startClusterHub } from './cluster.ts';
+import { startClusterHub } from './control/cluster.ts';
 import { readEnv } from './env.ts';
 import { createGateway } from './index.ts';
 import { createLogger } from './log.ts';

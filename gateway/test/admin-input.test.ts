@@ -170,7 +170,7 @@ describe('admin handlers that throw (in-process)', () => {
   it('a handler that throws or rejects answers 500 INTERNAL in the envelope, without details', async () => {
     // routes are added before listen in real use; Fastify refuses late ones, so use a fresh server
     const { AdminServer } = await import('../src/admin/server.ts');
-    const admin = new AdminServer(gw.gateway, TOKEN);
+    const admin = new AdminServer(gw.gateway.control, TOKEN);
     admin.route('GET', '/admin/boom-sync', () => {
       throw new Error('secret detail');
     });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Outlier } from '../src/pipeline/outlier.ts';
 import { RouteBreaker } from '../src/pipeline/route-breaker.ts';
-import { bucketOf, jwtSubject } from '../src/choose.ts';
+import { bucketOf, jwtSubject } from '../src/pipeline/choose.ts';
 import { diffResponses } from '../src/shadow/diff.ts';
-import { normalizeTarget } from '../src/normalize.ts';
-import { prepareUpstreamHeaders } from '../src/proxy.ts';
-import { compileIgnore } from '../src/table.ts';
+import { normalizeTarget } from '../src/pipeline/normalize.ts';
+import { prepareUpstreamHeaders } from '../src/pipeline/headers.ts';
+import { compileIgnore } from '../src/control/compile.ts';
 
 describe('path normalisation', () => {
   const ok: Array<[string, string]> = [

@@ -9,10 +9,10 @@ import { collectStats, routeView, tableView } from './views.ts';
 
 /** The admin API. README.md#admin-api documents each endpoint's body and response. */
 export function registerAdminRoutes(admin: AdminRouter): void {
-  const gw = admin.gateway;
+  const gw = admin.control;
   // cluster IPC, loaded only in worker mode
   const collect: CollectFromWorkers = async <T>(kind: string, args?: Record<string, unknown>) =>
-    (await import('../cluster.ts')).collectFromWorkers<T>(kind, args);
+    (await import('../control/cluster.ts')).collectFromWorkers<T>(kind, args);
 
   admin.route('GET', '/healthz', () => ({ status: 'ok' }), { public: true });
   admin.route('GET', '/readyz', () => ({ status: 'ready', tableVersion: gw.table.version }), {
@@ -28,7 +28,7 @@ export function registerAdminRoutes(admin: AdminRouter): void {
         return new RawReply(200, { 'content-type': out.contentType }, out.body);
       }
       const text =
-        (await (await import('../cluster.ts')).collectClusterMetrics()) +
+        (await (await import('../control/cluster.ts')).collectClusterMetrics()) +
         clusterRatioText((await clusterSource(collect).state()).stats);
       return new RawReply(200, { 'content-type': gw.metrics.registry.contentType }, text);
     },

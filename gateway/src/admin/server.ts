@@ -5,8 +5,8 @@ import Fastify, {
   type FastifyRequest,
   type HTTPMethods,
 } from 'fastify';
+import type { ControlPlane } from '../control/plane.ts';
 import { answerAndClose, drainBounded, GatewayError, MAX_DRAIN_BYTES, rawErrorResponse } from '../errors.ts';
-import type { Gateway } from '../gateway.ts';
 import { actorOf, tokenMatches } from './auth.ts';
 import { type AdminHandler, type AdminRouter, RawReply } from './types.ts';
 import { registerAdminRoutes } from './routes.ts';
@@ -33,13 +33,13 @@ const ADMIN_BODY_LIMIT = 64 * 1024;
 
 export class AdminServer implements AdminRouter {
   readonly app: FastifyInstance;
-  readonly gateway: Gateway;
+  readonly control: ControlPlane;
   private readonly token: string | undefined;
 
-  constructor(gateway: Gateway, token: string | undefined) {
-    this.gateway = gateway;
+  constructor(control: ControlPlane, token: string | undefined) {
+    this.control = control;
     this.token = token && token.length > 0 ? token : undefined;
-    const logger = gateway.logger;
+    const logger = control.logger;
     this.app = Fastify({
       logger: false,
       bodyLimit: ADMIN_BODY_LIMIT,

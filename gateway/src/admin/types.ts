@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Gateway } from '../gateway.ts';
+import type { ControlPlane } from '../control/plane.ts';
 
 /**
  * What admin endpoints are written against: the request as a handler sees it, the non-JSON
@@ -30,7 +30,8 @@ export class RawReply {
 export type AdminHandler = (r: AdminRequest) => Promise<unknown> | unknown;
 
 export interface AdminRouter {
-  readonly gateway: Gateway;
+  /** The control plane the endpoints read and change. */
+  readonly control: ControlPlane;
   /** Adds a route; `:name` segments become params. Non-public routes need the token. */
   route(method: string, path: string, handler: AdminHandler, options?: { public?: boolean }): void;
 }

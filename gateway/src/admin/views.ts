@@ -1,4 +1,5 @@
-import type { Gateway } from '../gateway.ts';
+import type { ControlPlane } from '../control/plane.ts';
+import type { RawStats } from '../metrics.ts';
 import { summarize, type RawWindow, MAX_WINDOW_S } from '../stats.ts';
 import {
   emptySnapshot,
@@ -42,7 +43,7 @@ export function routeView(route: CompiledRoute) {
   };
 }
 
-export async function tableView(gw: Gateway) {
+export async function tableView(gw: ControlPlane) {
   const t = gw.table;
   return {
     version: t.version,
@@ -65,10 +66,8 @@ export async function tableView(gw: Gateway) {
   };
 }
 
-export type RawStats = Array<{ route: string; backend: string; raw: RawWindow }>;
-
 export function statsView(
-  gw: Gateway,
+  gw: ControlPlane,
   windowS: number,
   raws: RawStats = gw.metrics.rawWindows(windowS),
   shadowStats: Record<string, RouteShadowSnapshot> = gw.shadows.snapshot(),
@@ -123,9 +122,9 @@ export function statsView(
 }
 
 /** Stats for every worker of this process group (cluster mode) or just this process. */
-export async function collectStats(gw: Gateway, windowS: number) {
+export async function collectStats(gw: ControlPlane, windowS: number) {
   if (!gw.options.cluster) return statsView(gw, windowS);
-  const { collectClusterStats } = await import('../cluster.ts');
+  const { collectClusterStats } = await import('../control/cluster.ts');
   const parts = await collectClusterStats(windowS);
   const raws = parts.flatMap((p) => p.raws);
   const shadow: Record<string, RouteShadowSnapshot> = {};

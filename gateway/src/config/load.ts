@@ -1,11 +1,17 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { TableError, type TableIssue } from '../errors.ts';
-import { type BackendSpec, hash } from '../table.ts';
+import type { BackendSpec } from '../table.ts';
 import { type TableConfig, tableSchema } from './schema.ts';
 
+/** A short content hash: the table file's version and the effective table's. */
+export function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
 /**
- * Step 1 of the pipeline: read the route table (YAML, or JSON which is YAML too),
+ * Read the route table (YAML, or JSON which is YAML too),
  * validate it with zod and resolve backend URLs (with their `urlEnv` overrides).
  * Every problem is reported with its file, line, column and field path.
  */

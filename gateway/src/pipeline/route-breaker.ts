@@ -8,7 +8,7 @@ import { HalfOpenShare } from './share.ts';
  * `/health` or `/auth/login` on the same backend.
  *
  * Open: `allow()` says no, and the gateway sends the request to an alternative if it has one
- * (see gateway.ts); after `openMs` it is half-open and lets `halfOpenPercent` of the requests
+ * (choose.ts, pickBackend); after `openMs` it is half-open and lets `halfOpenPercent` of the requests
  * through; `halfOpenSuccesses` answers below 500 close it, one failure opens it again.
  *
  * Hand-rolled (a few integer operations per request, no promise to wrap): cockatiel and

@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { SAFE_METHODS } from '../config/schema.ts';
-import type { Backend } from '../health.ts';
+import type { Backend } from '../pipeline/backends.ts';
 import type { CompiledRoute } from '../table.ts';
 import { type CapturedResponse, compareResponses } from './diff.ts';
 import { NoiseModel } from './noise.ts';

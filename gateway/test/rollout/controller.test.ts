@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/choose.ts';
+import { bucketOf } from '../../src/pipeline/choose.ts';
 import { rolloutHandlers } from '../../src/control/rollout/api.ts';
 import {
   changeFor,
@@ -16,7 +16,8 @@ import { type RolloutInput, rolloutSchema } from '../../src/control/rollout/sche
 import { MemoryRolloutStore, type OverrideChange } from '../../src/control/rollout/store.ts';
 import { type LocalNumbers, MemoryWindowStore, WindowPublisher } from '../../src/control/rollout/window.ts';
 import { bucketIndex } from '../../src/stats.ts';
-import { BUCKETS, slotsFor } from '../../src/table.ts';
+import { slotsFor } from '../../src/control/compile.ts';
+import { BUCKETS } from '../../src/table.ts';
 
 const silent = pino({ level: 'silent' });
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);

@@ -97,7 +97,7 @@ describe('the rollout block in the route table', () => {
 
 describe('a promotion keeps the old backend as fallback (override channel)', () => {
   it('an override may name the fallback; an unknown backend makes the override unusable', async () => {
-    const { buildTable } = await import('../../src/table.ts');
+    const { buildTable } = await import('../../src/control/compile.ts');
     const t = parseTable(
       TABLE(`  - id: subscribers
     path: /subscribers*

@@ -71,7 +71,7 @@ export const CONTROL_PAGE_PATH = '/admin/ui';
 
 /** Mounts the control page and its read endpoint on the admin server. */
 export function registerControlPage(admin: AdminRouter): void {
-  const gw = admin.gateway;
+  const gw = admin.control;
   const page = () => sendFile('index.html');
   admin.route('GET', CONTROL_PAGE_PATH, page, { public: true });
   admin.route('GET', '/ui', () => new RawReply(302, { location: CONTROL_PAGE_PATH }, ''), { public: true });

@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
-import { isWritable } from '../../config/overrides.ts';
+import { isWritable } from '../overrides.ts';
 import type { RouteOverride } from '../../table.ts';
 import type { RolloutState } from './engine.ts';
 import { type Fence, leaseKeys } from './lease.ts';

@@ -1,5 +1,5 @@
-import { writeBack } from '../../config/overrides.ts';
-import type { Gateway } from '../../gateway.ts';
+import { writeBack } from '../overrides.ts';
+import type { ControlPlane } from '../plane.ts';
 import { type RolloutHandlers, rolloutHandlers } from './api.ts';
 import { RolloutController, type RolloutHost, type RolloutRoute } from './controller.ts';
 import { type Lease, LocalLease, RedisLease } from './lease.ts';
@@ -41,7 +41,7 @@ export interface Rollouts {
 }
 
 /** The gateway's own numbers as the publisher reads them. */
-export function gatewayNumbers(gw: Gateway): LocalNumbers {
+export function gatewayNumbers(gw: ControlPlane): LocalNumbers {
   return {
     rows: (seconds) =>
       gw.metrics
@@ -70,7 +70,7 @@ export function gatewayNumbers(gw: Gateway): LocalNumbers {
   };
 }
 
-function routesOf(gw: Gateway): RolloutRoute[] {
+function routesOf(gw: ControlPlane): RolloutRoute[] {
   const out: RolloutRoute[] = [];
   for (const r of gw.table.routes) {
     const config = (r.config as { rollout?: RolloutConfig }).rollout;
@@ -82,7 +82,7 @@ function routesOf(gw: Gateway): RolloutRoute[] {
   return out;
 }
 
-export async function startRollouts(gw: Gateway, options: RolloutOptions = {}): Promise<Rollouts> {
+export async function startRollouts(gw: ControlPlane, options: RolloutOptions = {}): Promise<Rollouts> {
   const logger = gw.logger.child({ component: 'rollout' });
   const publishMs = options.publishMs ?? 1000;
   const redisUrl = gw.options.redisUrl;

@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { RawStats } from './admin/views.ts';
-import type { AuditEntry, OverrideStore } from './config/overrides.ts';
-import type { RouteShadowSnapshot } from './shadow/stats.ts';
-import type { Overrides, RouteOverride } from './table.ts';
+import type { RawStats } from '../metrics.ts';
+import type { RouteShadowSnapshot } from '../shadow/stats.ts';
+import type { Overrides, RouteOverride } from '../table.ts';
+import type { AuditEntry, OverrideStore } from './overrides.ts';
 
 /**
  * One worker per core (GATEWAY_WORKERS): the workers share the public and the admin port, so

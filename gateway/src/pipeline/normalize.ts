@@ -1,6 +1,9 @@
+import type { IncomingMessage } from 'node:http';
+
 /**
- * The one path normalisation. The gateway matches on its result and forwards exactly it,
- * so the gateway and the backend agree on what was asked:
+ * Normalise: the one path normalisation, and the framing checks a proxy must make itself.
+ * The gateway matches on the normalised path and forwards exactly it, so the gateway and the
+ * backend agree on what was asked:
  *
  * - only origin-form targets (`/path?query`); absolute-form (`http://host/`) and `*` are refused
  * - percent-encoded unreserved characters are decoded (`%61` → `a`, `%2E` → `.`), and so is an
@@ -75,4 +78,26 @@ function slowPath(rawPath: string, search: string): Normalized {
   }
   const path = `/${out.join('/')}${trailing ? '/' : ''}`;
   return { ok: true, path, lower: path.toLowerCase(), search };
+}
+
+/**
+ * What Node's parser lets through but a proxy must not pass on: HTTP/0.9, HTTP/1.1 without
+ * Host, a Transfer-Encoding other than exactly `chunked` (Node emits the request before it
+ * fails on the body), both framings at once, and more than one Host.
+ */
+export function requestSmell(req: IncomingMessage): string | null {
+  if (req.httpVersionMajor !== 1) return 'unsupported HTTP version';
+  if (req.httpVersionMinor === 1 && req.headers.host === undefined) return 'HTTP/1.1 request without Host';
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    if (te.toLowerCase() !== 'chunked') return 'unsupported Transfer-Encoding';
+    if (req.headers['content-length'] !== undefined) return 'both Content-Length and Transfer-Encoding';
+  }
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length === 4 && k.toLowerCase() === 'host' && ++hosts > 1) return 'more than one Host header';
+  }
+  return null;
 }

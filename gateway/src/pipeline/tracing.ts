@@ -10,8 +10,8 @@ import {
   traceIdOf,
   tracingIncoming,
 } from '@pilot/telemetry';
-import type { ShadowEvent } from './shadow/mirror.ts';
-import type { CompiledRoute } from './table.ts';
+import type { ShadowEvent } from '../shadow/mirror.ts';
+import type { CompiledRoute } from '../table.ts';
 
 /**
  * The gateway's spans (manual, through @opentelemetry/api: cheaper than instrumenting

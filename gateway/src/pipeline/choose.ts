@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { BUCKETS, type CompiledRoute, type StickySource } from './table.ts';
+import { BUCKETS, type CompiledRoute, type StickySource } from '../table.ts';
+import type { Backend } from './backends.ts';
+import type { FallbackReason, PipelineState } from './context.ts';
+import { mayFallback } from './fallback.ts';
+import type { RouteBreaker } from './route-breaker.ts';
 
 /**
- * Step 3 of the pipeline: pick the backend for a matched route.
+ * Choose: the backend for a matched route. `choose` applies the route's weights; `pickBackend`
+ * then asks whether that backend takes traffic now, and picks another one if not.
  *
  * A split hashes a sticky key (first present of: a header, a cookie, the JWT `sub`) into one of
  * 10,000 buckets, and each backend owns a contiguous range of buckets in the table's order:
@@ -88,4 +93,48 @@ export function choose(route: CompiledRoute, req: IncomingMessage): Choice {
     if (bucket < slot.until) return { backend: slot.backend, setCookie, key };
   }
   return { backend: slots[slots.length - 1]!.backend, setCookie, key };
+}
+
+export type Picked =
+  | { backend: Backend; breaker: RouteBreaker; reason: FallbackReason | null }
+  | { backend: null; breaker: null; reason: null };
+
+/**
+ * Where a request goes: the chosen backend, unless it is ejected or this route's breaker for it
+ * is open; then an alternative (another backend of the split — nothing was sent yet, so any
+ * method may move — or the fallback for idempotent, body-less requests). An open route breaker
+ * with no alternative still sends the request to the backend: its own answer beats a gateway
+ * 503 (Envoy's panic routing). An ejected backend with no alternative → no backend (503).
+ */
+export function pickBackend(
+  state: PipelineState,
+  route: CompiledRoute,
+  chosen: string,
+  method: string,
+  bodyLength: number,
+): Picked {
+  const now = Date.now();
+  const primary = state.pool.get(chosen)!;
+  const up = primary.admit(now);
+  const breaker = state.breakers.get(route.id, primary.name, route.breaker);
+  if (up && breaker.allow(now)) return { backend: primary, breaker, reason: null };
+  for (const slot of route.slots) {
+    const peer = state.pool.get(slot.backend);
+    if (!peer || peer === primary || !peer.available(now)) continue;
+    const peerBreaker = state.breakers.get(route.id, peer.name, route.breaker);
+    if (peerBreaker.closed && peer.admit(now)) {
+      return { backend: peer, breaker: peerBreaker, reason: up ? 'breaker' : 'unavailable' };
+    }
+  }
+  if (route.fallback && mayFallback(method, bodyLength)) {
+    const fb = state.pool.get(route.fallback);
+    if (fb && fb !== primary && fb.available(now)) {
+      const fbBreaker = state.breakers.get(route.id, fb.name, route.breaker);
+      if (fbBreaker.allow(now) && fb.admit(now)) {
+        return { backend: fb, breaker: fbBreaker, reason: up ? 'breaker' : 'unavailable' };
+      }
+    }
+  }
+  if (up) return { backend: primary, breaker, reason: null };
+  return { backend: null, breaker: null, reason: null };
 }

@@ -1,9 +1,9 @@
 import http, { type ClientRequest } from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
-import type { BackendConfig } from './config/schema.ts';
-import type { BackendSpec } from './table.ts';
-import { type Availability, type EjectReason, Outlier } from './pipeline/outlier.ts';
+import type { BackendConfig } from '../config/schema.ts';
+import type { BackendSpec } from '../table.ts';
+import { type Availability, type EjectReason, Outlier } from './outlier.ts';
 
 /**
  * A backend at run time: its connection budgets, its availability (active health checks and
