@@ -1,193 +1,268 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import {
+  type BenchTarget,
+  benchTarget,
+  pinnableCores,
+  pinToCores,
+  writeBenchReport,
+} from '@pilot/test-kit/bench';
 import autocannon from 'autocannon';
 
 /**
- * `pnpm bench`: the gateway's throughput as a ratio of hitting the backend directly, and its
- * added p50/p99, side by side with two bare proxies in the same run: http-proxy-middleware on
- * node:http with nothing else, and @fastify/http-proxy (undici). Every participant runs in its
- * own process on 127.0.0.1; each measurement is bounded in time (BENCH_SECONDS, default 3), in
- * BENCH_ROUNDS (default 3) interleaved rounds whose medians are reported.
+ * `pnpm bench`: what the gateway costs per request next to two bare proxies, in one run.
  *
- * The shadow's cost is measured in the same run: the served route's throughput and p99 with
- * shadowing off and on (every GET mirrored to a second backend process and compared), both
- * gateways with the access log off. Targets: throughput drop ≤ 25%, p99 growth ≤ 10%.
- * BENCH_ONLY=shadow runs just that pair.
+ * Participants, each its own process on 127.0.0.1: a tiny backend (hit directly: the floor),
+ * bare http-proxy-middleware on node:http, bare @fastify/http-proxy (undici), and the gateway
+ * with its access log on (as deployed) serving one table with a route of each kind — `plain`
+ * (one backend: the fast path), `fallback` (a fallback backend that a healthy primary never
+ * needs) and `shadowed` (every GET mirrored to a second backend process and diffed) — plus the
+ * gateway with the access log off on the plain route, to show what the log costs.
  *
- *   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 pnpm --filter @pilot/gateway bench
+ * The figure that survives a busy machine is CPU per request: the participant's own CPU time
+ * (user + system, all its threads) over a load period, divided by the requests answered in it.
+ * BENCH_ROUNDS (default 5) interleaved rounds of BENCH_SECONDS (default 3) per measurement;
+ * medians reported, ratios taken within the run. Where `taskset` works (≥ 2 cores) the proxies
+ * run on one core and the backends and the load generator (this process) on the other
+ * (BENCH_PIN=0: not pinned). Results also go to bench-results/pilot-gateway.json.
+ *
+ *   BENCH_SECONDS=10 BENCH_ROUNDS=7 BENCH_CONNECTIONS=32 pnpm --filter @pilot/gateway bench
  */
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
-const only = process.env.BENCH_ONLY;
 const serversFile = fileURLToPath(new URL('./servers.ts', import.meta.url));
 const children: ChildProcess[] = [];
 
-function spawn(role: string, ...targets: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(serversFile, [role, ...targets], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
+const cores = process.env.BENCH_PIN === '0' ? [] : pinnableCores();
+const proxyCore = cores[0];
+const otherCore = cores[1];
+const pinned = cores.length >= 2 && pinToCores(process.pid, String(otherCore));
+
+function spawn(role: string, core: number | undefined, ...targets: string[]) {
+  const child = fork(serversFile, [role, ...targets], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   children.push(child);
-  return new Promise((resolve, reject) => {
+  if (pinned && core !== undefined && child.pid) pinToCores(child.pid, String(core));
+  return new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
-    child.once('message', (m) => {
-      const port = String(m).split(' ')[1];
-      resolve({ child, url: `http://127.0.0.1:${port}` });
-    });
+    child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${String(m).split(' ')[1]}` }));
   });
 }
 
-async function load(url: string, duration: number) {
-  return autocannon({ url, connections, pipelining: 1, duration, method: 'GET' });
+function ask(child: ChildProcess, what: string): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (m: unknown) => {
+      const s = String(m);
+      if (!s.startsWith(`${what} `)) return;
+      child.off('message', on);
+      resolve(s.slice(what.length + 1));
+    };
+    child.on('message', on);
+    child.send(what);
+  });
 }
 
-interface Row {
-  name: string;
+interface Run {
   rps: number;
   p50: number;
   p99: number;
   errors: number;
-  /** CPU time (user + system) the participant spent per request, in µs. */
+  /** The participant's CPU time per request, µs. */
   cpuUs: number;
+  /** Its CPU time over wall time: ~1 means it was saturated (one event loop). */
+  cores: number;
+  /** The load generator's (this process's) CPU over wall time. */
+  generatorCores: number;
+  rssMb: number;
 }
 
-function cpu(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const on = (m: unknown) => {
-      const s = String(m);
-      if (!s.startsWith('cpu ')) return;
-      child.off('message', on);
-      resolve(Number(s.slice(4)));
-    };
-    child.on('message', on);
-    child.send('cpu');
-  });
+interface Measurement {
+  id: string;
+  label: string;
+  child: ChildProcess;
+  url: string;
 }
 
-async function measure(name: string, url: string, child: ChildProcess): Promise<Row> {
-  if (warmup > 0) await load(url, warmup);
-  const before = await cpu(child);
-  const r = await load(url, seconds);
-  const used = (await cpu(child)) - before;
+async function measure(m: Measurement): Promise<Run> {
+  if (warmup > 0) await autocannon({ url: m.url, connections, duration: warmup });
+  const before = Number(await ask(m.child, 'cpu'));
+  const gen = process.cpuUsage();
+  const started = performance.now();
+  let rss = 0;
+  // RSS under load: the largest of a few samples during the run
+  const sampler = setInterval(() => {
+    void ask(m.child, 'rss').then((v) => {
+      rss = Math.max(rss, Number(v));
+    });
+  }, 500);
+  const r = await autocannon({ url: m.url, connections, duration: seconds });
+  clearInterval(sampler);
+  const wall = (performance.now() - started) / 1000;
+  const used = Number(await ask(m.child, 'cpu')) - before;
+  const g = process.cpuUsage(gen);
+  rss = Math.max(rss, Number(await ask(m.child, 'rss')));
   return {
-    name,
-    rps: r.requests.average,
+    rps: r.requests.total / wall,
     p50: r.latency.p50,
     p99: r.latency.p99,
-    errors: r.errors + r.non2xx,
+    errors: r.errors + r.timeouts + r.non2xx,
     cpuUs: used / Math.max(1, r.requests.total),
+    cores: used / 1e6 / wall,
+    generatorCores: (g.user + g.system) / 1e6 / wall,
+    rssMb: rss / 2 ** 20,
   };
 }
 
-function shadowNumbers(
-  child: ChildProcess,
-): Promise<
-  Record<string, { mirrored: number; matched: number; mismatched: number; dropped: Record<string, number> }>
-> {
-  return new Promise((resolve) => {
-    const on = (m: unknown) => {
-      const s = String(m);
-      if (!s.startsWith('shadow ')) return;
-      child.off('message', on);
-      resolve(JSON.parse(s.slice(7)));
-    };
-    child.on('message', on);
-    child.send('shadow');
-  });
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
 try {
-  const backend = await spawn('backend');
-  const path = '/articles/hello-world';
-  const participants = [
-    { role: 'backend', label: 'backend directly', url: backend.url, child: backend.child },
+  const backend = await spawn('backend', otherCore);
+  const mirror = await spawn('backend', otherCore);
+  const hpm = await spawn('bare-hpm', proxyCore, backend.url);
+  const fst = await spawn('fastify-http-proxy', proxyCore, backend.url);
+  const gw = await spawn('gateway', proxyCore, backend.url, mirror.url);
+  const gwNoLog = await spawn('gateway-no-log', proxyCore, backend.url, mirror.url);
+  const path = '/hello-world';
+  const measurements: Measurement[] = [
+    { id: 'direct', label: 'backend directly', ...backend, url: backend.url + path },
+    { id: 'hpm', label: 'bare http-proxy-middleware (node:http)', ...hpm, url: `${hpm.url}/plain${path}` },
+    { id: 'fastify', label: 'bare @fastify/http-proxy (undici)', ...fst, url: `${fst.url}/plain${path}` },
+    { id: 'plain', label: 'gateway, plain route', ...gw, url: `${gw.url}/plain${path}` },
+    { id: 'fallback', label: 'gateway, fallback route', ...gw, url: `${gw.url}/fallback${path}` },
+    { id: 'shadowed', label: 'gateway, shadowed route', ...gw, url: `${gw.url}/shadowed${path}` },
+    {
+      id: 'plain-no-log',
+      label: 'gateway, plain, access log off',
+      ...gwNoLog,
+      url: `${gwNoLog.url}/plain${path}`,
+    },
   ];
-  const main =
-    only === 'shadow'
-      ? []
-      : ([
-          ['bare-hpm', 'bare http-proxy-middleware (node:http)'],
-          ['fastify-http-proxy', 'bare @fastify/http-proxy (undici)'],
-          ['gateway-no-log', 'gateway, access log off'],
-          ['gateway', 'gateway, full (access log on)'],
-        ] as const);
-  for (const [role, label] of main) {
-    const p = await spawn(role, backend.url);
-    participants.push({ role, label, url: p.url, child: p.child });
+  console.log(
+    `bench: ${rounds} interleaved rounds × ${seconds}s per measurement (medians), ${connections} connections, ` +
+      `warm-up ${warmup}s, GET ${path}, node ${process.version}; ` +
+      (pinned
+        ? `proxies pinned to core ${proxyCore}, backends and load generator to core ${otherCore}`
+        : 'not pinned: proxies, backends and load generator share the cores'),
+  );
+  const runs = new Map<string, Run[]>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const m of measurements) runs.set(m.id, [...(runs.get(m.id) ?? []), await measure(m)]);
+    console.log(`round ${round}/${rounds} done`);
   }
-  // the shadow target is a backend of its own, as a real second service would be
-  const shadowTarget = await spawn('backend');
-  for (const [role, label] of [
-    ['gateway-shadow-off', 'gateway, shadow off (log off)'],
-    ['gateway-shadow-on', 'gateway, shadow on (log off)'],
-  ] as const) {
-    const p = await spawn(role, backend.url, shadowTarget.url);
-    participants.push({ role, label, url: p.url, child: p.child });
-  }
-  // interleaved rounds, median of each: a busy machine's noise hits everyone alike
-  const runs = new Map<string, Row[]>();
-  for (let round = 0; round < rounds; round++) {
-    for (const p of participants) {
-      const row = await measure(p.label, p.url + path, p.child);
-      runs.set(p.label, [...(runs.get(p.label) ?? []), row]);
-    }
-  }
-  const rows: Row[] = participants.map((p) => {
-    const list = runs.get(p.label)!;
+  const rows = measurements.map((m) => {
+    const list = runs.get(m.id)!;
+    const med = (f: (r: Run) => number) => median(list.map(f));
     return {
-      name: p.label,
-      rps: median(list.map((r) => r.rps)),
-      p50: median(list.map((r) => r.p50)),
-      p99: median(list.map((r) => r.p99)),
+      id: m.id,
+      name: m.label,
+      rps: Math.round(med((r) => r.rps)),
+      p50: med((r) => r.p50),
+      p99: med((r) => r.p99),
       errors: list.reduce((a, r) => a + r.errors, 0),
-      cpuUs: median(list.map((r) => r.cpuUs)),
+      cpuUs: round2(med((r) => r.cpuUs)),
+      // per-round ratios to bare hpm: each pairs numbers taken minutes, not a whole run, apart
+      cpuVsHpm: round2(median(list.map((r, i) => r.cpuUs / runs.get('hpm')![i]!.cpuUs))),
+      cpuVsFastify: round2(median(list.map((r, i) => r.cpuUs / runs.get('fastify')![i]!.cpuUs))),
+      cores: round2(med((r) => r.cores)),
+      generatorCores: round2(med((r) => r.generatorCores)),
+      rssMb: round2(Math.max(...list.map((r) => r.rssMb))),
     };
   });
-  const byRole = (role: string) => rows[participants.findIndex((p) => p.role === role)];
-  const direct = rows[0]!;
-  const hpm = byRole('bare-hpm') ?? direct;
-  const fst = byRole('fastify-http-proxy') ?? direct;
+  const row = (id: string) => rows.find((r) => r.id === id)!;
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   console.log(
-    `\n${rounds} interleaved rounds × ${seconds}s per participant (medians), ${connections} connections, GET ${path}, node ${process.version}\n`,
-  );
-  console.log(
-    `${'participant'.padEnd(40)}${pad('req/s', 10)}${pad('×direct', 9)}${pad('×hpm', 7)}${pad('×fastify', 10)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('+p50', 7)}${pad('+p99', 7)}${pad('errors', 8)}${pad('CPU µs/req', 12)}${pad('CPU ×hpm', 10)}`,
+    `\n${'measurement'.padEnd(40)}${pad('req/s', 8)}${pad('p50', 6)}${pad('p99', 6)}${pad('errors', 8)}${pad('CPU µs/req', 12)}${pad('×hpm', 7)}${pad('×fastify', 10)}${pad('cores', 7)}${pad('gen', 6)}${pad('RSS MB', 8)}`,
   );
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(40)}${pad(Math.round(r.rps), 10)}${pad((r.rps / direct.rps).toFixed(3), 9)}${pad((r.rps / hpm.rps).toFixed(2), 7)}${pad((r.rps / fst.rps).toFixed(2), 10)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.p50 - direct.p50, 7)}${pad(r.p99 - direct.p99, 7)}${pad(r.errors, 8)}${pad(r.cpuUs.toFixed(1), 12)}${pad((r.cpuUs / hpm.cpuUs).toFixed(2), 10)}`,
+      `${r.name.padEnd(40)}${pad(r.rps, 8)}${pad(r.p50, 6)}${pad(r.p99, 6)}${pad(r.errors, 8)}${pad(r.cpuUs.toFixed(1), 12)}${pad(r.cpuVsHpm.toFixed(2), 7)}${pad(r.cpuVsFastify.toFixed(2), 10)}${pad(r.cores.toFixed(2), 7)}${pad(r.generatorCores.toFixed(2), 6)}${pad(r.rssMb.toFixed(0), 8)}`,
     );
   }
   console.log(
-    "\nCPU µs/req is the participant's own CPU time per request (that process only): on a busy machine\n" +
-      'it is the steadier comparison (req/s assumes the cores are free; lower CPU ×hpm is better).',
+    "\nCPU µs/req: the process's own CPU time per request; ×hpm and ×fastify: the median of each round's ratio\n" +
+      "to that round's bare proxy. cores: the participant's CPU over wall time (≈1: saturated); gen: the load generator's.\n" +
+      'RSS MB: the largest resident set seen under load (the gateway rows share one process).',
   );
-  const gw = byRole('gateway');
-  if (gw) {
-    console.log(
-      `\ngateway: ${(gw.rps / direct.rps).toFixed(3)}× the backend alone, ${(gw.rps / hpm.rps).toFixed(2)}× bare http-proxy-middleware (target ≥ 0.9), ${(gw.rps / fst.rps).toFixed(2)}× bare @fastify/http-proxy (stretch ≥ 1.0); adds ${gw.p50 - direct.p50} ms p50, ${gw.p99 - direct.p99} ms p99; CPU per request ${(gw.cpuUs / hpm.cpuUs).toFixed(2)}× bare http-proxy-middleware`,
-    );
+
+  const perReq = (id: string, base: string) => `${id} CPU µs per request / ${base} CPU µs per request`;
+  const shadowOff = row('plain');
+  const shadowOn = row('shadowed');
+  const targets: BenchTarget[] = [
+    benchTarget(
+      'gateway plain route, access log on: CPU per request × bare http-proxy-middleware',
+      row('plain').cpuVsHpm,
+      '<=',
+      1.0,
+      perReq('gateway /plain', 'bare http-proxy-middleware'),
+    ),
+    benchTarget(
+      'gateway fallback route: CPU per request × bare http-proxy-middleware',
+      row('fallback').cpuVsHpm,
+      '<=',
+      1.1,
+      perReq('gateway /fallback', 'bare http-proxy-middleware'),
+    ),
+    benchTarget(
+      'gateway shadowed route: CPU per request × bare http-proxy-middleware',
+      row('shadowed').cpuVsHpm,
+      '<=',
+      1.5,
+      perReq('gateway /shadowed (mirror and diff included)', 'bare http-proxy-middleware'),
+    ),
+    benchTarget(
+      'stretch: gateway plain route: CPU per request × bare @fastify/http-proxy',
+      row('plain').cpuVsFastify,
+      '<=',
+      1.0,
+      perReq('gateway /plain', 'bare @fastify/http-proxy'),
+    ),
+    benchTarget(
+      'shadow cost: throughput drop, shadowed vs plain route',
+      round2(1 - shadowOn.rps / shadowOff.rps),
+      '<=',
+      0.25,
+      '1 − (gateway /shadowed req/s / gateway /plain req/s), same process, same run',
+      'req/s assumes free cores; on a shared machine the CPU ratio above is the steadier figure',
+    ),
+  ];
+  console.log('\ntargets');
+  for (const t of targets) {
+    console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value} (${t.comparison} ${t.target})`);
   }
-  const off = byRole('gateway-shadow-off')!;
-  const on = byRole('gateway-shadow-on')!;
-  const onChild = participants.find((p) => p.role === 'gateway-shadow-on')!.child;
-  const served = (await shadowNumbers(onChild)).served;
-  const drop = 1 - on.rps / off.rps;
-  const growth = on.p99 / Math.max(off.p99, 0.001) - 1;
   console.log(
-    `\nshadow cost on the served route: throughput ${Math.round(off.rps)} → ${Math.round(on.rps)} req/s (drop ${(drop * 100).toFixed(1)}%, target ≤ 25%: ${drop <= 0.25 ? 'met' : 'NOT met'}), p99 ${off.p99} → ${on.p99} ms (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%, target ≤ 10%: ${growth <= 0.1 ? 'met' : 'NOT met'}); CPU per request ${off.cpuUs.toFixed(1)} → ${on.cpuUs.toFixed(1)} µs (the gateway's own process)`,
+    `gateway RSS under load: ${row('plain').rssMb.toFixed(0)} MB (bare http-proxy-middleware ${row('hpm').rssMb.toFixed(0)} MB, @fastify/http-proxy ${row('fastify').rssMb.toFixed(0)} MB)`,
   );
-  if (served) {
-    const dropped = Object.values(served.dropped).reduce((a, b) => a + b, 0);
+  const shadow = JSON.parse(await ask(gw.child, 'shadow')) as Record<
+    string,
+    { mirrored: number; matched: number; mismatched: number; dropped: Record<string, number> }
+  >;
+  const s = shadow.shadowed;
+  if (s) {
+    const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
     console.log(
-      `mirrors over the whole run: ${served.mirrored} mirrored (${served.matched} matched, ${served.mismatched} mismatched), ${dropped} dropped at the in-flight limit (never queued: the client never waits for a mirror)`,
+      `mirrors over the whole run: ${s.mirrored} mirrored (${s.matched} matched, ${s.mismatched} mismatched), ${dropped} dropped at the in-flight limit`,
     );
   }
+  const file = writeBenchReport({
+    package: '@pilot/gateway',
+    setup: {
+      rounds,
+      seconds,
+      warmupSeconds: warmup,
+      connections,
+      path,
+      pinned,
+      ...(pinned ? { proxyCore, generatorCore: otherCore } : {}),
+      mirrors: s ?? null,
+    },
+    results: rows,
+    targets,
+  });
+  console.log(`\nresults: ${file}`);
 } finally {
   for (const c of children) c.kill('SIGTERM');
 }

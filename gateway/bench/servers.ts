@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * One bench participant per process, so the load generator, the proxy under test and the
- * backend do not share an event loop. Started by run.ts; answers `ready <port>` over IPC.
+ * backend do not share an event loop. Started by run.ts (and profile.ts); answers
+ * `ready <port>` over IPC, then `cpu <µs>` and `rss <bytes>` when asked.
+ *
+ * The gateway roles serve one table with a route of each kind, so one process gives every
+ * figure: `/plain/*` (one backend, no shadow, no fallback: the fast path), `/fallback/*` (a
+ * fallback backend, never used while the primary answers) and `/shadowed/*` (every GET
+ * mirrored to a second backend process and compared).
  */
 const [role, target, shadowTarget] = process.argv.slice(2);
 let gateway: import('../src/index.ts').GatewayHandle | undefined;
@@ -13,6 +19,24 @@ async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 }
+
+const BENCH_TABLE = `backends:
+  legacy: { url: http://127.0.0.1:1, urlEnv: LEGACY_URL }
+  modern: { url: http://127.0.0.1:1, urlEnv: MODERN_URL }
+  mirror: { url: http://127.0.0.1:1, urlEnv: MIRROR_URL }
+routes:
+  - id: plain
+    path: /plain/*
+    backend: legacy
+  - id: fallback
+    path: /fallback/*
+    backend: modern
+    fallback: legacy
+  - id: shadowed
+    path: /shadowed/*
+    backend: legacy
+    shadow: { backend: mirror }
+`;
 
 async function start(): Promise<number> {
   switch (role) {
@@ -41,51 +65,22 @@ async function start(): Promise<number> {
     }
     case 'gateway':
     case 'gateway-no-log': {
-      const { createGateway } = await import('../src/index.ts');
-      const { createLogger } = await import('../src/log.ts');
-      const gw = await createGateway({
-        env: { LEGACY_URL: target, MODERN_URL: target },
-        port: 0,
-        adminPort: 0,
-        host: '127.0.0.1',
-        logger: createLogger('info'),
-        accessLog: role === 'gateway',
-        healthChecks: true,
-        writeBack: false,
-        watch: false,
-      });
-      const { port } = await gw.listen();
-      return port;
-    }
-    case 'gateway-shadow-off':
-    case 'gateway-shadow-on': {
-      // the served route alone, with or without a shadow to a second backend process
       const { mkdtemp, writeFile } = await import('node:fs/promises');
       const { tmpdir } = await import('node:os');
       const { join } = await import('node:path');
       const { createGateway } = await import('../src/index.ts');
       const { createLogger } = await import('../src/log.ts');
-      const shadow = role === 'gateway-shadow-on' ? '\n    shadow: { backend: modern }' : '';
       const file = join(await mkdtemp(join(tmpdir(), 'pilot-bench-')), 'routes.yaml');
-      await writeFile(
-        file,
-        `backends:
-  legacy: { url: http://127.0.0.1:1, urlEnv: LEGACY_URL }
-  modern: { url: http://127.0.0.1:1, urlEnv: MODERN_URL }
-routes:
-  - id: served
-    path: /*
-    backend: legacy${shadow}
-`,
-      );
+      await writeFile(file, BENCH_TABLE);
+      // the access log goes where a deployed gateway's goes: stdout (run.ts sends it to /dev/null)
       gateway = await createGateway({
         routesFile: file,
-        env: { LEGACY_URL: target, MODERN_URL: shadowTarget ?? target },
+        env: { LEGACY_URL: target, MODERN_URL: target, MIRROR_URL: shadowTarget ?? target },
         port: 0,
         adminPort: 0,
         host: '127.0.0.1',
         logger: createLogger('info'),
-        accessLog: false,
+        accessLog: role === 'gateway',
         healthChecks: true,
         writeBack: false,
         watch: false,
@@ -98,7 +93,11 @@ routes:
   }
 }
 
-process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
+const stop = async () => {
+  await gateway?.close();
+  process.exit(0); // lets --cpu-prof write its profile
+};
+process.on('SIGTERM', () => void stop());
 const port = await start();
 // CPU time is the number that survives a busy machine: run.ts asks before and after a run
 process.on('message', (m) => {
@@ -106,6 +105,7 @@ process.on('message', (m) => {
     const u = process.cpuUsage();
     process.send?.(`cpu ${u.user + u.system}`);
   }
+  if (m === 'rss') process.send?.(`rss ${process.memoryUsage.rss()}`);
   if (m === 'shadow') process.send?.(`shadow ${JSON.stringify(gateway?.gateway.shadows.snapshot() ?? {})}`);
 });
 process.send?.(`ready ${port}`);
