@@ -73,7 +73,8 @@ async function harness(
     stage.admit(req, res, table, route, () => {
       req.resume();
       req.once('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json' });
+        // x-answer: the status the "backend" answers with (401: a failed login)
+        res.writeHead(Number(req.headers['x-answer'] ?? 200), { 'content-type': 'application/json' });
         res.end(JSON.stringify({ route: id }));
       });
     });
@@ -280,6 +281,31 @@ describe.each(stores)('rate limits counted %s', (_name, store) => {
     expect(replies[2]!.json<{ error: { message: string } }>().error.message).toContain('"burst"');
   });
 
+  it('countStatus: only answers with those statuses count; at the quota every request is refused before it goes on', async () => {
+    const h = await make(store, {
+      login: [{ name: 'login-failures', requests: 3, window: '15m', countStatus: [401] }],
+    });
+    const url = `${h.url}/login`;
+    const ok = { 'x-answer': '200' };
+    const wrong = { 'x-answer': '401' };
+    // successes are never counted
+    expect(await statuses(url, 6, '127.0.0.15', ok)).toEqual([200, 200, 200, 200, 200, 200]);
+    const first = await get(url, '127.0.0.15', wrong);
+    expect(first.status).toBe(401);
+    expect(first.headers['ratelimit-policy']).toBe('"login-failures";q=3;w=900');
+    expect(items(first.headers.ratelimit)['login-failures']!.r).toBe(3); // counted once answered
+    expect(await statuses(url, 2, '127.0.0.15', wrong)).toEqual([401, 401]);
+    // three failures: even the right password is refused now, and never reaches the backend
+    const refused = await get(url, '127.0.0.15', ok);
+    expect(refused.status).toBe(429);
+    expect(items(refused.headers.ratelimit)['login-failures']!.r).toBe(0);
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(800);
+    expect(retryAfter).toBeLessThanOrEqual(900);
+    // another address is another client
+    expect((await get(url, '127.0.0.16', ok)).status).toBe(200);
+  });
+
   it('the table-wide default applies to a route without limits; `limits: []` opts a route out', async () => {
     const h = await make(store, { plain: undefined, open: [] }, { limits: [{ requests: 1, window: '1m' }] });
     expect(await statuses(`${h.url}/plain`, 2, '127.0.0.8')).toEqual([200, 429]);
@@ -424,6 +450,7 @@ describe('the limits block in the table (generated input)', () => {
           maxLength: 3,
         }),
       ),
+      countStatus: fc.uniqueArray(fc.integer({ min: 100, max: 599 }), { minLength: 1, maxLength: 4 }),
     },
     { requiredKeys: ['requests', 'window'] },
   );
@@ -472,6 +499,7 @@ ${policies.map((p) => `      - ${JSON.stringify(p)}`).join('\n')}
           expect(got[i]!.windowSeconds).toBe(seconds(p.window));
           expect(got[i]!.key.at(-1)).toEqual({ kind: 'address' });
           expect(got[i]!.key.filter((k) => k.kind === 'address')).toHaveLength(1);
+          expect(got[i]!.countStatus).toEqual(p.countStatus ?? null);
         });
       }),
       { numRuns: 200 },
@@ -515,6 +543,10 @@ ${policies.map((p) => `      - ${JSON.stringify(p)}`).join('\n')}
       value: fc.oneof(fc.constant('1st'), fc.constant('has space'), fc.constant('')),
     }),
     fc.record({ field: fc.constant('colour'), value: fc.constant('blue') }),
+    fc.record({
+      field: fc.constant('countStatus'),
+      value: fc.constantFrom([], [99], [600], ['401'], 401),
+    }),
   );
 
   it('one bad field anywhere in a block is refused with its line and field path, and nothing loads', () => {

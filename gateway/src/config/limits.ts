@@ -8,7 +8,7 @@ import { parseDuration } from '../control/rollout/schema.ts';
  * Defaults live here next to their field; gateway/README.md#rate-limits documents the same.
  *
  *   limits:
- *     - { name: login-burst, requests: 10, window: 1m }
+ *     - { name: login-failures, requests: 20, window: 15m, countStatus: [401] }
  *     - { name: per-user, key: [jwt:sub, header:x-api-key], requests: 600, window: 1m }
  */
 
@@ -23,6 +23,11 @@ export interface LimitPolicy {
   windowSeconds: number;
   /** First present wins; always ends with the client address, so every request has a key. */
   key: LimitKeySource[];
+  /**
+   * Only answers with these statuses count (e.g. [401]: failed logins), checked before the
+   * request goes on and counted once it is answered; null: every request counts.
+   */
+  countStatus: number[] | null;
 }
 
 const headerToken = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -70,6 +75,8 @@ export const limitPolicySchema = z
     key: z
       .preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(keySource).min(1).max(4))
       .prefault('address'),
+    /** Count only answers with these statuses (e.g. [401]); default: every request. */
+    countStatus: z.array(z.number().int().min(100).max(599)).min(1).max(16).optional(),
   })
   .strict()
   .transform((p): LimitPolicy => {
@@ -82,6 +89,7 @@ export const limitPolicySchema = z
       requests: p.requests,
       windowSeconds: p.window,
       key,
+      countStatus: p.countStatus ?? null,
     };
   });
 

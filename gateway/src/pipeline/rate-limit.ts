@@ -28,6 +28,9 @@ import { clientAddress } from './client-address.ts';
  * per route; over any quota → 429 RATE_LIMITED in the envelope with Retry-After, RateLimit and
  * RateLimit-Policy, and the request goes no further. An admitted request carries RateLimit
  * and RateLimit-Policy on its answer (a backend's own fields of those names replace them).
+ * A policy with `countStatus` counts answers instead (failed logins: 401): it refuses a client
+ * whose count is at the quota, and counts an answer with one of those statuses once it is sent
+ * (requests already in flight when the quota is reached still go through).
  *
  * Counters live in Redis when the gateway has one (`REDIS_URL`), so every instance shares
  * them; otherwise in this process. While Redis is away (down, restarting, not answering within
@@ -70,9 +73,17 @@ class Insurance extends RateLimiterMemory {
     this.onInsure?.();
     return this.counted(key, points, options);
   }
-  /** The same counter, without reporting a Redis failure (used while Redis is known to be away). */
+  override get(key: string | number, options?: Record<string, unknown>) {
+    this.onInsure?.();
+    return this.peek(key, options);
+  }
+  /** consume() without reporting a Redis failure (used while Redis is known to be away). */
   counted(key: string | number, points?: number, options?: Record<string, unknown>) {
     return super.consume(key, points, options);
+  }
+  /** get() without reporting a Redis failure. */
+  peek(key: string | number, options?: Record<string, unknown>) {
+    return super.get(key, options);
   }
 }
 
@@ -80,6 +91,8 @@ interface PolicyLimiter {
   policy: LimitPolicy;
   memory: Insurance;
   store: RateLimiterAbstract | null;
+  /** countStatus as a set: the answers that count (after the fact); null: every request (before). */
+  counted: ReadonlySet<number> | null;
 }
 
 interface RouteLimits {
@@ -197,23 +210,33 @@ export class RateLimits {
       return;
     }
     const address = addressKey(clientAddress(req, table.settings.trustProxy));
-    const useRedis = this.redisUsable;
     const { limiters } = limits;
-    const pending: Promise<RateLimiterRes>[] = new Array(limiters.length);
+    const keys: string[] = new Array(limiters.length);
+    const pending: Promise<RateLimiterRes | null>[] = new Array(limiters.length);
     for (let i = 0; i < limiters.length; i++) {
       const l = limiters[i]!;
       const key = keyOf(req, l.policy.key, address);
-      if (useRedis) pending[i] = l.store!.consume(key);
-      else {
-        if (this.redis) this.insured.inc();
-        pending[i] = l.memory.counted(key);
-      }
+      keys[i] = key;
+      // a policy that counts answers only looks now; the answer is counted when it is known
+      pending[i] = l.counted ? this.peek(l, key) : this.consume(l, key);
     }
-    const settle = (outcomes: PromiseSettledResult<RateLimiterRes>[]) => {
+    const settle = (outcomes: PromiseSettledResult<RateLimiterRes | null>[]) => {
       if (res.destroyed) return; // the client left while we counted
-      this.decide(req, res, table, limits, outcomes, next);
+      this.decide(req, res, table, limits, keys, outcomes, next);
     };
     void Promise.allSettled(pending).then(settle);
+  }
+
+  private consume(l: PolicyLimiter, key: string): Promise<RateLimiterRes> {
+    if (this.redisUsable) return l.store!.consume(key);
+    if (this.redis) this.insured.inc();
+    return l.memory.counted(key);
+  }
+
+  private peek(l: PolicyLimiter, key: string): Promise<RateLimiterRes | null> {
+    if (this.redisUsable) return l.store!.get(key);
+    if (this.redis) this.insured.inc();
+    return l.memory.peek(key);
   }
 
   private decide(
@@ -221,38 +244,60 @@ export class RateLimits {
     res: ServerResponse,
     table: Table,
     limits: RouteLimits,
-    outcomes: PromiseSettledResult<RateLimiterRes>[],
+    keys: string[],
+    outcomes: PromiseSettledResult<RateLimiterRes | null>[],
     next: Next,
   ): void {
     const counts: RateLimitCount[] = new Array(outcomes.length);
     let over = -1;
     let retryMs = 0;
+    let after = false;
     for (let i = 0; i < outcomes.length; i++) {
       const o = outcomes[i]!;
       const r = o.status === 'fulfilled' ? o.value : o.reason;
+      const quota = limits.described[i]!.quota;
+      const byAnswer = limits.limiters[i]!.counted !== null;
+      after ||= byAnswer;
+      if (r === null) {
+        counts[i] = { consumed: 0, msLeft: 0 }; // nothing counted yet in this window
+        continue;
+      }
       if (!(r instanceof RateLimiterRes)) {
         // the store and its insurance both failed: a broken limiter must not take the route down
         this.logger.error({ err: (r as Error)?.message, route: limits.route }, 'rate limit not counted');
         counts[i] = { consumed: 0, msLeft: 0 };
         continue;
       }
-      if (o.status === 'fulfilled') counts[i] = { consumed: r.consumedPoints, msLeft: r.msBeforeNext };
-      else {
-        // a key blocked in memory is refused without its count: it is over the quota either way
-        const quota = limits.described[i]!.quota;
-        counts[i] = { consumed: Math.max(r.consumedPoints, quota), msLeft: r.msBeforeNext };
-        if (over === -1) over = i;
-        retryMs = Math.max(retryMs, r.msBeforeNext);
+      const refused = o.status === 'rejected' || (byAnswer && r.consumedPoints >= quota);
+      if (!refused) {
+        counts[i] = { consumed: r.consumedPoints, msLeft: r.msBeforeNext };
+        continue;
       }
+      // a key blocked in memory is refused without its count: it is over the quota either way
+      counts[i] = { consumed: Math.max(r.consumedPoints, quota), msLeft: r.msBeforeNext };
+      if (over === -1) over = i;
+      retryMs = Math.max(retryMs, r.msBeforeNext);
     }
     const ratelimit = rateLimitHeader(limits.described, counts);
-    if (over === -1) {
-      res.setHeader('ratelimit-policy', limits.policyHeader);
-      res.setHeader('ratelimit', ratelimit);
-      next();
+    if (over !== -1) {
+      this.refuse(req, res, table, limits, limits.limiters[over]!.policy, retryMs, ratelimit);
       return;
     }
-    this.refuse(req, res, table, limits, limits.limiters[over]!.policy, retryMs, ratelimit);
+    res.setHeader('ratelimit-policy', limits.policyHeader);
+    res.setHeader('ratelimit', ratelimit);
+    if (after) res.once('close', () => this.countAnswer(res, limits, keys));
+    next();
+  }
+
+  /** Counts an answer against the policies that count answers with its status (once its head went out). */
+  private countAnswer(res: ServerResponse, limits: RouteLimits, keys: string[]): void {
+    if (!res.headersSent || this.closed) return;
+    const status = res.statusCode;
+    for (let i = 0; i < limits.limiters.length; i++) {
+      const l = limits.limiters[i]!;
+      // over the quota is the expected outcome here: the next request is the one refused
+      if (l.counted?.has(status)) this.consume(l, keys[i]!).catch(() => {});
+    }
   }
 
   private refuse(
@@ -333,7 +378,7 @@ export class RateLimits {
           insuranceLimiter: memory,
         })
       : null;
-    return { policy, memory, store };
+    return { policy, memory, store, counted: policy.countStatus ? new Set(policy.countStatus) : null };
   }
 
   async close(): Promise<void> {
