@@ -66,6 +66,8 @@ export class Gateway {
       healthChecks: options.healthChecks,
       defaultMetrics: options.defaultMetrics,
       cluster: options.cluster,
+      redisUrl: options.redisUrl,
+      redisPrefix: options.redisPrefix,
     });
     this.control = new ControlPlane(options, this.data, this.instanceId, this.logger, this.events);
     const pub = createPublicServer(this.data, options.maxHeaderSize);
@@ -152,7 +154,7 @@ export class Gateway {
     }
     for (const socket of this.sockets) socket.destroy();
     await closed;
-    this.data.close();
+    await this.data.close();
     await this.control.close();
   }
 }

@@ -11,7 +11,18 @@ import { parseTable } from '../src/config/load.ts';
 import { TableError } from '../src/errors.ts';
 import { RateLimits, type RateLimitOptions } from '../src/pipeline/rate-limit.ts';
 import type { CompiledRoute, Table } from '../src/table.ts';
-import { call, silent, table as tableText } from './helpers.ts';
+import type { GatewayHandle } from '../src/index.ts';
+import {
+  type Backends,
+  call,
+  copyDefaultTable,
+  silent,
+  startBackends,
+  startGateway,
+  table as tableText,
+  tempDir,
+  writeTable,
+} from './helpers.ts';
 import { startThrowawayRedis, type ThrowawayRedis } from './redis-server.ts';
 
 /**
@@ -349,6 +360,90 @@ describe('rate limits shared through Redis (real Redis)', () => {
     const keys = await redis.client.keys(`${redis.prefix}shared:rl:a:shared:60:*`);
     expect(keys).toHaveLength(1);
     expect(Number(await redis.client.get(keys[0]!))).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('through the gateway (fake backends)', () => {
+  let backends: Backends;
+  const gateways: GatewayHandle[] = [];
+  const dirs: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    backends = await startBackends({
+      // a login that succeeds with the right password only
+      legacy: (req, res) => {
+        const status = req.url === '/auth/login' && !req.body.includes('right') ? 401 : 200;
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ backend: 'legacy', status }));
+      },
+    });
+  });
+  afterAll(async () => {
+    for (const g of gateways) await g.close();
+    await backends.close();
+    for (const d of dirs) await d();
+  });
+  async function gateway(text: string | null, extra: Record<string, unknown> = {}) {
+    const t = await tempDir();
+    dirs.push(t.cleanup);
+    const routesFile = text === null ? await copyDefaultTable(t.dir) : await writeTable(t.dir, text);
+    const gw = await startGateway({ routesFile, env: backends.env, ...extra });
+    gateways.push(gw);
+    return gw;
+  }
+
+  it('the shipped table: 20 wrong passwords from one address, then the gateway answers 429 and the backend sees no more', async () => {
+    const gw = await gateway(null);
+    const login = (password: string, address: string) =>
+      call(`${gw.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'demo', password }),
+        dispatcher: from(address),
+      });
+    const before = backends.legacy.requests.length;
+    // successful logins do not count against the failures
+    for (let i = 0; i < 5; i++) expect((await login('right', '127.0.0.20')).status).toBe(200);
+    const wrong = [];
+    for (let i = 0; i < 20; i++) wrong.push((await login('nope', '127.0.0.20')).status);
+    expect(new Set(wrong)).toEqual(new Set([401]));
+    const refused = await login('right', '127.0.0.20');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['x-backend']).toBe('gateway');
+    expect(refused.json()).toMatchObject({ error: { status: 429, code: 'RATE_LIMITED' } });
+    expect(refused.headers['ratelimit-policy']).toBe(
+      '"login-failures";q=20;w=900, "login-attempts";q=300;w=60',
+    );
+    expect(items(refused.headers.ratelimit)['login-failures']!.r).toBe(0);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(800);
+    expect(backends.legacy.requests.length - before).toBe(25);
+    // another address logs in; the same address still reaches every other route
+    expect((await login('right', '127.0.0.21')).status).toBe(200);
+    expect((await call(`${gw.url}/subscribers`, { dispatcher: from('127.0.0.20') })).status).toBe(200);
+    const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    expect(metrics).toContain('gateway_rate_limited_total{route="login",policy="login-failures"} 1');
+    expect(metrics).toContain('gateway_rejected_total{reason="rate_limited"} 1');
+  });
+
+  it('two gateway instances on one Redis share the counters (real Redis)', async () => {
+    const text = tableText(`routes:
+  - id: a
+    path: /*
+    backend: legacy
+    limits: [{ name: shared, requests: 4, window: 1m }]
+`);
+    const common = { redisUrl: redis.url, redisPrefix: `${redis.prefix}gateways:` };
+    const one = await gateway(text, common);
+    const two = await gateway(text, common);
+    for (const g of [one, two]) {
+      for (let i = 0; i < 200; i++) {
+        const up = await g.gateway.metrics.registry.getSingleMetric('gateway_rate_limit_redis_up')!.get();
+        if (up.values[0]?.value === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+    const seen = [];
+    for (let i = 0; i < 6; i++) seen.push((await get(`${(i % 2 ? one : two).url}/x`, '127.0.0.22')).status);
+    expect(seen).toEqual([200, 200, 200, 200, 429, 429]);
   });
 });
 

@@ -83,6 +83,17 @@ export interface AccessLogWriter {
   refused(method: string | undefined, url: string | undefined, status: number, reason: string): void;
 }
 
+/** The rate-limit step (rate-limit.ts): `next()` once the request may go on, else it answered 429. */
+export interface LimitStep {
+  admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    table: Table,
+    route: CompiledRoute,
+    next: () => void,
+  ): void;
+}
+
 /**
  * The state the steps share: the running backends and breakers, metrics, the shadow, the access
  * log and the active snapshot. Built and owned by DataPlane (data-plane.ts).
@@ -94,6 +105,8 @@ export interface PipelineState {
   readonly pool: BackendPool;
   readonly breakers: RouteBreakers;
   readonly shadows: ShadowManager;
+  /** The rate-limit step (rate-limit.ts): counters in Redis or in the process. */
+  readonly limits: LimitStep;
   /** null: the access log is off. */
   readonly accessLog: AccessLogWriter | null;
   readonly forward: Forward;

@@ -10,6 +10,7 @@ import { rescue } from './fallback.ts';
 import { createForward, headTimeout } from './forward.ts';
 import { createHandler, type Handler } from './handler.ts';
 import { type Availability, breakerStateOf, type EjectReason } from './outlier.ts';
+import { RateLimits } from './rate-limit.ts';
 import { type BreakerState, RouteBreakers } from './route-breaker.ts';
 import type { Forward, PipelineState, Snapshot } from './context.ts';
 
@@ -25,6 +26,9 @@ export interface DataPlaneOptions {
   defaultMetrics?: boolean;
   /** A node:cluster worker: the shadow's ratios are computed across workers by the primary. */
   cluster?: boolean;
+  /** Rate-limit counters shared through this Redis (default: in the process). */
+  redisUrl?: string;
+  redisPrefix?: string;
 }
 
 /**
@@ -40,6 +44,7 @@ export class DataPlane implements PipelineState {
   /** Per route and backend, fed by 5xx answers and timeouts (see route-breaker.ts). */
   readonly breakers: RouteBreakers;
   readonly shadows: ShadowManager;
+  readonly limits: RateLimits;
   readonly accessLog: AccessLog | null;
   readonly forward: Forward;
   readonly handle: Handler;
@@ -75,6 +80,16 @@ export class DataPlane implements PipelineState {
       onResult: (event) => this.events.emit('shadow', event),
     });
     registerShadowMetrics(this.metrics.registry, this.shadows, options.cluster === true);
+    this.limits = new RateLimits({
+      logger: this.logger,
+      redisUrl: options.redisUrl,
+      redisPrefix: options.redisPrefix,
+      registry: this.metrics.registry,
+      onRefused: (req) => {
+        this.metrics.rejected.labels('rate_limited').inc();
+        this.accessLog?.refused(req.method, req.url, 429, 'rate_limited');
+      },
+    });
     this.forward = createForward(this);
     this.handle = createHandler(this);
   }
@@ -120,10 +135,11 @@ export class DataPlane implements PipelineState {
     if (status === 'down') rescue(this, backend);
   }
 
-  /** After the public server stopped: health checks, pools and mirrors end. */
-  close(): void {
+  /** After the public server stopped: health checks, pools, mirrors and the limits' Redis connection end. */
+  close(): Promise<void> {
     this.pool.close();
     this.shadows.close();
+    return this.limits.close();
   }
 }
 

@@ -17,11 +17,12 @@ import { traceRequest } from './tracing.ts';
 /**
  * The request path, one step after the other:
  *
- *   normalise → match → choose → forward → (fallback) → record
+ *   normalise → match → limit → choose → forward → (fallback) → record
  *
  * Each step is a module of this folder. The handler reads the table snapshot once, when the
  * request arrives; a reload installs a new one for the requests after it. Nothing here does
- * I/O but the proxied request (and the shadow's mirror of it). A step that refuses answers
+ * I/O but the proxied request (and the shadow's mirror of it), and the rate-limit counters
+ * when they live in Redis (bounded by a deadline; see rate-limit.ts). A step that refuses answers
  * the client itself (answer.ts) and the request goes no further.
  */
 export type Handler = (req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean) => void;
@@ -83,7 +84,8 @@ export function createHandler(state: PipelineState): Handler {
       expectsContinue,
     };
 
-    serve(state, req, res, matched);
+    // limit: counted per client and route; over a quota → 429 here (rate-limit.ts)
+    state.limits.admit(req, res, snapshot.table, route, () => serve(state, req, res, matched));
   };
 }
 

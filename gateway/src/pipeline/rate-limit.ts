@@ -54,10 +54,8 @@ export interface RateLimitOptions {
   /** How often a Redis that stopped answering is tried again (default 1000 ms). */
   redisProbeMs?: number;
   registry?: Registry;
-  /** Log refused requests as access lines (default true). */
-  accessLog?: boolean;
-  /** Called for every refused request (the gateway counts it with its other refusals). */
-  onRefused?: (route: string, policy: string) => void;
+  /** Called for every refused request (the gateway counts and access-logs it with its other refusals). */
+  onRefused?: (req: IncomingMessage, route: string, policy: string) => void;
 }
 
 /** A request admitted (maybe after the counters answered) goes on with this. */
@@ -311,20 +309,7 @@ export class RateLimits {
   ): void {
     const retryAfter = Math.max(1, secondsLeft(retryMs));
     this.limited.labels(limits.route, policy.name).inc();
-    this.options.onRefused?.(limits.route, policy.name);
-    if (this.options.accessLog !== false) {
-      this.logger.info(
-        {
-          method: req.method,
-          url: req.url,
-          status: 429,
-          rejected: 'rate_limited',
-          route: limits.route,
-          policy: policy.name,
-        },
-        'request',
-      );
-    }
+    this.options.onRefused?.(req, limits.route, policy.name);
     // an unread body is read and dropped (bounded) so the client can read the answer
     const te = req.headers['transfer-encoding'];
     const declared = Number(req.headers['content-length'] ?? 0);
