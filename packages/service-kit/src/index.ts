@@ -15,7 +15,7 @@ export {
   type LoginLimiter,
   type LoginLimitOptions,
 } from './login-limit.ts';
-export { createLogger, type Logger, REDACT_PATHS } from './logger.ts';
+export { createLogger, type Logger, REDACT_PATHS, type RequestLine, writeRequestLine } from './logger.ts';
 export { createHttpMetrics, type HttpMetrics, LATENCY_BUCKETS } from './metrics.ts';
 export { requestIdFrom } from './request-id.ts';
 export { attachStrapiMetrics } from './strapi-metrics.ts';
