@@ -4,21 +4,33 @@ import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /**
- * A per-request logger that creates its pino child (with the request id binding) only when a
- * line is actually written at an enabled level. Fastify makes one child per request; at
- * LOG_LEVEL=warn (or on a request that logs nothing) that child was pure overhead on the hot
- * path. Every line still carries `requestId` exactly as before.
+ * A per-request logger that makes no pino child unless it must. Fastify makes one child per
+ * request (for the request id binding), which costs more than the line itself; here a line
+ * whose first argument is a plain object or a message goes to the parent logger with the
+ * bindings put in front of its own fields, which pino writes as the same text a child would
+ * (the parent's bindings, then `requestId`, then the line's fields). Errors as first argument,
+ * a route's own log level or serializers, `child()` and level changes get the real child.
  */
 class LazyRequestLogger {
   readonly #parent: Logger;
   readonly #bindings: Bindings;
   readonly #options: ChildLoggerOptions;
   #child: Logger | undefined;
+  /** The child would differ from the parent only by its bindings. */
+  readonly #plain: boolean;
 
   constructor(parent: Logger, bindings: Bindings, options: ChildLoggerOptions) {
     this.#parent = parent;
     this.#bindings = bindings;
     this.#options = options;
+    this.#plain =
+      (options.level === undefined || options.level === parent.level) &&
+      options.serializers === undefined &&
+      Object.keys(options).every((key) => key === 'level' || key === 'serializers');
+  }
+
+  get plainParent(): Logger | undefined {
+    return this.#plain && !this.#child ? this.#parent : undefined;
   }
 
   #real(): Logger {
@@ -27,12 +39,29 @@ class LazyRequestLogger {
   }
 
   #write(level: Level, args: unknown[]): void {
+    if (this.#child || !this.#plain) {
+      (this.#real()[level] as (...a: unknown[]) => void)(...args);
+      return;
+    }
     if (!this.#parent.isLevelEnabled(level)) return;
-    (this.#real()[level] as (...a: unknown[]) => void)(...args);
+    const first = args[0];
+    const write = this.#parent[level] as (...a: unknown[]) => void;
+    if (typeof first === 'string') {
+      write.call(this.#parent, this.#bindings, ...args);
+    } else if (
+      first !== null &&
+      typeof first === 'object' &&
+      Object.getPrototypeOf(first) === Object.prototype
+    ) {
+      args[0] = { ...this.#bindings, ...first };
+      write.apply(this.#parent, args);
+    } else {
+      (this.#real()[level] as (...a: unknown[]) => void)(...args);
+    }
   }
 
   get level(): string {
-    return this.#child?.level ?? this.#parent.level;
+    return this.#plain ? (this.#child?.level ?? this.#parent.level) : this.#real().level;
   }
 
   set level(level: string) {
@@ -40,7 +69,7 @@ class LazyRequestLogger {
   }
 
   isLevelEnabled(level: string): boolean {
-    return (this.#child ?? this.#parent).isLevelEnabled(level);
+    return (this.#plain ? (this.#child ?? this.#parent) : this.#real()).isLevelEnabled(level);
   }
 
   fatal(...args: unknown[]) {
@@ -66,6 +95,14 @@ class LazyRequestLogger {
   child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
     return this.#real().child(bindings, options);
   }
+}
+
+/**
+ * The logger a request's lines may be written to directly, with its bindings supplied by the
+ * caller: the parent of a lazy request logger that has made no child and would make a plain one.
+ */
+export function plainParent(log: unknown): Logger | undefined {
+  return log instanceof LazyRequestLogger ? log.plainParent : undefined;
 }
 
 /** Fastify's `childLoggerFactory`. */

@@ -1,4 +1,6 @@
+import { writeRequestLine } from '@pilot/service-kit';
 import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { plainParent } from './lazy-logger.ts';
 
 const failures = new WeakMap<FastifyReply, unknown>();
 
@@ -34,7 +36,25 @@ export class RequestLogController extends LogController {
     } else if (
       (reply.log as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }).isLevelEnabled('info')
     ) {
-      reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+      // the line Fastify's serializers would make, written in one go (see writeRequestLine)
+      const parent = plainParent(reply.log);
+      const written =
+        parent !== undefined &&
+        writeRequestLine(parent, {
+          requestId: request.id,
+          req: {
+            method: request.method,
+            url: request.url,
+            version: request.headers['accept-version'] as string | undefined,
+            host: request.host,
+            remoteAddress: request.ip,
+            remotePort: request.socket?.remotePort,
+          },
+          statusCode: reply.statusCode,
+          responseTime: reply.elapsedTime,
+        });
+      if (!written)
+        reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
     }
   }
 }
