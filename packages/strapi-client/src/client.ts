@@ -7,7 +7,13 @@ import {
   StrapiNotFoundError,
   type StrapiErrorIssue,
 } from './errors.ts';
-import { type BreakerState, EventHub, type StrapiEventListener, type StrapiEventName } from './events.ts';
+import {
+  type BreakerState,
+  type CacheEvent,
+  EventHub,
+  type StrapiEventListener,
+  type StrapiEventName,
+} from './events.ts';
 import { noopLogger, resolveOptions, type ResolvedOptions, type StrapiClientOptions } from './options.ts';
 import { createKeyer, encodeQuery, type StrapiQueryParams } from './query.ts';
 import { docTag, typeTag } from './tags.ts';
@@ -236,13 +242,24 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     return parsed;
   }
 
+  /** One frozen event per type for the hot path's L1 hits (listeners only read events). */
+  const l1Hits = new Map<string, CacheEvent>();
+  const l1HitEvent = (type: string) => {
+    let event = l1Hits.get(type);
+    if (!event) {
+      event = Object.freeze({ result: 'hit', layer: 'l1', type } as const);
+      l1Hits.set(type, event);
+    }
+    return event;
+  };
+
   /** Fresh L1 entry already validated with this schema: answer without any await. */
   function fastHit<R>(type: string, key: string, schema: object, cacheOptions: CacheOptions<R> | undefined) {
     if (!cache || closed || cacheOptions?.cache === false) return undefined;
     const entry = cache.peekFresh(key);
     const memo = entry?.p?.get(schema) as R | undefined;
     if (memo !== undefined) {
-      if (events.has('cache')) events.emit('cache', { result: 'hit', layer: 'l1', type });
+      if (events.has('cache')) events.emit('cache', l1HitEvent(type));
       traceL1Hit('read', type);
     }
     return memo;

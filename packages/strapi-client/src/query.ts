@@ -94,23 +94,43 @@ export function stableStringify(value: unknown): string {
 
 const KEY_MEMO_MAX = 10_000;
 
+/** Freezes a params object and everything in it. */
+function deepFreezeParams(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  Object.freeze(value);
+  for (const item of Object.values(value)) if (!Object.isFrozen(item)) deepFreezeParams(item);
+}
+
 /**
- * Returns `(params) => prefix + stableStringify(params)`, memoised on the native
- * `JSON.stringify` of the params. Requests repeat a few shapes; the native call is several
- * times cheaper than sorting keys, and handing back the same string instance lets the cache's
- * Map reuse its hash. Bounded: the memo is dropped when it reaches 10,000 shapes.
+ * Returns `(params) => prefix + stableStringify(params)`, memoised two ways. A frozen params
+ * object is taken as immutable: its key is kept by identity (a caller that reuses one object per
+ * query pays one WeakMap lookup), and it is deep-frozen on first use, so a nested change throws
+ * instead of being served another query's result. Other params are memoised on their native
+ * `JSON.stringify`: requests repeat a few shapes, the native call is several times cheaper than
+ * sorting keys, and handing back the same string instance lets the cache's Map reuse its hash.
+ * Bounded: that memo is dropped when it reaches 10,000 shapes.
  */
 export function createKeyer(prefix: string): (params: object | undefined) => string {
   let memo = new Map<string, string>();
+  const byObject = new WeakMap<object, string>();
   const empty = `${prefix}{}`;
   return (params) => {
     if (params === undefined) return empty;
+    const frozen = Object.isFrozen(params);
+    if (frozen) {
+      const known = byObject.get(params);
+      if (known !== undefined) return known;
+    }
     const json = JSON.stringify(params);
     let key = memo.get(json);
     if (key === undefined) {
       key = prefix + stableStringify(params);
       if (memo.size >= KEY_MEMO_MAX) memo = new Map();
       memo.set(json, key);
+    }
+    if (frozen) {
+      deepFreezeParams(params);
+      byObject.set(params, key);
     }
     return key;
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeQuery, stableStringify } from '../src/index.ts';
+import { createKeyer } from '../src/query.ts';
 
 // Expected strings are what Strapi 5's docs show for `qs.stringify(query, { encodeValuesOnly: true })`,
 // written out by hand (brackets readable, values percent-encoded, arrays indexed).
@@ -91,5 +92,32 @@ describe('stableStringify (cache keys)', () => {
   it('drops undefined properties and distinguishes types', () => {
     expect(stableStringify({ a: 1, b: undefined })).toBe(stableStringify({ a: 1 }));
     expect(stableStringify({ a: 1 })).not.toBe(stableStringify({ a: '1' }));
+  });
+});
+
+describe('createKeyer (cache keys from params)', () => {
+  it('gives a frozen params object the key its contents give, and deep-freezes it so it cannot drift', () => {
+    const key = createKeyer('c:articles:');
+    const plain = { filters: { slug: { $eq: 'one' } }, fields: ['title'] };
+    const frozen = Object.freeze({ fields: ['title'], filters: { slug: { $eq: 'one' } } });
+    expect(key(frozen)).toBe(key(plain));
+    expect(key(frozen)).toBe(key(plain)); // second time from the identity memo
+    expect(Object.isFrozen(frozen.filters.slug)).toBe(true);
+    expect(Object.isFrozen(frozen.fields)).toBe(true);
+    expect(() => {
+      (frozen.filters.slug as { $eq: string }).$eq = 'two';
+    }).toThrow(TypeError);
+    expect(key(Object.freeze({ filters: { slug: { $eq: 'two' } }, fields: ['title'] }))).not.toBe(
+      key(frozen),
+    );
+  });
+
+  it('keys mutable params by their current contents, every time', () => {
+    const key = createKeyer('');
+    const params = { pagination: { page: 1 } };
+    const first = key(params);
+    params.pagination.page = 2;
+    expect(key(params)).not.toBe(first);
+    expect(Object.isFrozen(params)).toBe(false);
   });
 });
