@@ -8,9 +8,11 @@ import {
   type Subscriber,
 } from '@pilot/contracts';
 import {
+  type CacheOptions,
   StrapiBadResponseError,
   StrapiCircuitOpenError,
   type StrapiClient,
+  type StrapiListResult,
   StrapiOverloadedError,
   type StrapiQueryParams,
   StrapiTimeoutError,
@@ -96,6 +98,7 @@ const StrapiSubscriber = z.object({
   createdAt: z.string(),
 });
 type StrapiArticleSummary = z.infer<typeof StrapiArticleSummary>;
+type StrapiArticle = z.infer<typeof StrapiArticle>;
 
 const SUMMARY_FIELDS = ['title', 'slug', 'summary', 'publishedAt', 'updatedAt'];
 const POPULATE_AUTHOR = { author: { fields: ['name', 'slug'] } };
@@ -111,6 +114,56 @@ function toSummary(a: StrapiArticleSummary): ArticleSummary {
     publishedAt: a.publishedAt ?? a.updatedAt,
     updatedAt: a.updatedAt,
   };
+}
+
+const ARTICLE_FIELDS = Object.freeze([...SUMMARY_FIELDS, 'body']);
+const ARTICLE_CACHE: CacheOptions<StrapiListResult<StrapiArticle>> = Object.freeze({
+  typeTag: 'if-empty',
+  tags: (found: StrapiListResult<StrapiArticle>) =>
+    found.data.flatMap((a) => (a.author?.documentId ? [docTag('authors', a.author.documentId)] : [])),
+});
+const SLUG_QUERY_MEMO_MAX = 10_000;
+let slugQueries = new Map<string, StrapiQueryParams>();
+
+/**
+ * The Strapi query of GET /articles/:slug, one frozen object per slug: the client keys a frozen
+ * query by identity, so a cached read builds no key text. Bounded (dropped at 10,000 slugs):
+ * slugs come from requests.
+ */
+function articleBySlug(slug: string): StrapiQueryParams {
+  let params = slugQueries.get(slug);
+  if (!params) {
+    params = Object.freeze({
+      filters: { slug: { $eq: slug } },
+      fields: ARTICLE_FIELDS as string[],
+      populate: POPULATE_AUTHOR,
+      pagination: { page: 1, pageSize: 1, withCount: false },
+      status: 'published',
+    } as const);
+    if (slugQueries.size >= SLUG_QUERY_MEMO_MAX) slugQueries = new Map();
+    slugQueries.set(slug, params);
+  }
+  return params;
+}
+
+/**
+ * An article in the public API's shape, made once per validated Strapi document: the client
+ * hands back the same frozen document on every cache hit, so a hit maps nothing, and the result
+ * is frozen too (shared by every caller, and a route may keep what it made of it by identity).
+ */
+const mappedArticles = new WeakMap<StrapiArticle, Article>();
+function toArticle(found: StrapiArticle): Article {
+  let article = mappedArticles.get(found);
+  if (!article) {
+    const summary = toSummary(found);
+    article = Object.freeze({
+      ...summary,
+      author: summary.author && Object.freeze(summary.author),
+      body: found.body ?? '',
+    });
+    mappedArticles.set(found, article);
+  }
+  return article;
 }
 
 /**
@@ -266,27 +319,9 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
     getAuthor: (slug) => getAuthorOverGraphQL(options.read, slug),
 
     async getArticle(slug): Promise<Article | null> {
-      const result = await mapStrapi(() =>
-        articles.find(
-          {
-            filters: { slug: { $eq: slug } },
-            fields: [...SUMMARY_FIELDS, 'body'],
-            populate: POPULATE_AUTHOR,
-            pagination: { page: 1, pageSize: 1, withCount: false },
-            status: 'published',
-          },
-          StrapiArticle,
-          {
-            typeTag: 'if-empty',
-            tags: (found) =>
-              found.data.flatMap((a) =>
-                a.author?.documentId ? [docTag('authors', a.author.documentId)] : [],
-              ),
-          },
-        ),
-      );
+      const result = await mapStrapi(() => articles.find(articleBySlug(slug), StrapiArticle, ARTICLE_CACHE));
       const found = result.data[0];
-      return found ? { ...toSummary(found), body: found.body ?? '' } : null;
+      return found ? toArticle(found) : null;
     },
 
     async latestArticles(count) {

@@ -199,6 +199,34 @@ describe('createStrapiContent faults', () => {
 });
 
 describe('createStrapiContent cache tags (fake Strapi: counts upstream calls)', () => {
+  it('a cache hit hands back the same frozen article; a changed document a new one', async () => {
+    const content = contentFor(fake.url);
+    const doc = fake.documents('articles')[2]!;
+    const first = await content.getArticle(doc.slug as string);
+    expect(await content.getArticle(doc.slug as string)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first?.author)).toBe(true);
+    expect(() => {
+      (first as { title: string }).title = 'changed by a caller';
+    }).toThrow(TypeError);
+
+    const title = doc.title;
+    doc.title = 'Changed in Strapi';
+    try {
+      await content.invalidate({
+        event: 'entry.update',
+        model: 'article',
+        entry: { documentId: doc.documentId },
+      });
+      const second = await content.getArticle(doc.slug as string);
+      expect(second).not.toBe(first);
+      expect(second?.title).toBe('Changed in Strapi');
+      expect(first?.title).toBe(title);
+    } finally {
+      doc.title = title;
+    }
+  });
+
   it('a slug lookup survives an unrelated article’s change and drops on its own', async () => {
     const content = contentFor(fake.url);
     const [mine, other] = fakeArticles;
