@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { serializerCompiler } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.ts';
+import { memoSerializerCompiler } from './lib/serializer.ts';
 import { zodValidatorCompiler } from './lib/validation.ts';
 import bodyParser from './plugins/app/body-parser.ts';
 import contentEncoding from './plugins/app/content-encoding.ts';
@@ -38,7 +38,7 @@ export interface AppOptions {
  */
 export default async function app(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   fastify.setValidatorCompiler(zodValidatorCompiler);
-  fastify.setSerializerCompiler(serializerCompiler);
+  fastify.setSerializerCompiler(memoSerializerCompiler);
 
   // plugins/app: our own decorators and hooks (fastify-plugin: they apply app-wide)
   await fastify.register(deps, { deps: opts.deps });
