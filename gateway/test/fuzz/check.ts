@@ -53,9 +53,11 @@ export async function sendHttp(base: string, c: HttpCase, dispatcher: Agent): Pr
     ) {
       return SKIP;
     }
-    // past 4 MiB a server may refuse an upload by closing before the client finished sending it
+    // Past the admin API's 1 MiB body limit a server may refuse an upload by answering and
+    // closing before the client finished sending it: a closed connection is an allowed answer.
     const size = c.body === undefined ? 0 : Buffer.byteLength(c.body);
-    if ((e.code === 'UND_ERR_SOCKET' || e.code === 'ECONNRESET') && size > 4 * 1024 * 1024) return null;
+    const closed = e.code === 'UND_ERR_SOCKET' || e.code === 'ECONNRESET' || e.code === 'EPIPE';
+    if (closed && size > 1024 * 1024) return null;
     if (e.code === 'UND_ERR_HEADERS_TIMEOUT') return `no response head within ${DEADLINE_MS} ms`;
     return `client error ${e.code ?? e.name}: ${e.message}`;
   }

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RolloutState } from '../../src/control/rollout/engine.ts';
 import type { GatewayHandle } from '../../src/index.ts';
 import { auth, call, startGateway, TOKEN, tempDir } from '../helpers.ts';
@@ -137,9 +137,15 @@ describe('migration autopilot end to end (real legacy and modern apps)', () => {
 
     // the table file records the outcome
     const { readFile } = await import('node:fs/promises');
-    const text = await readFile(file, 'utf8');
-    expect(text).toMatch(/status: \{ phase: promoted, step: 3/);
-    expect(text).toMatch(/split: \{ legacy: 0, modern: 100 \}/);
+    // written back after the promotion is applied, so it may land a moment after the state says so
+    await vi.waitFor(
+      async () => expect(await readFile(file, 'utf8')).toMatch(/status: \{ phase: promoted, step: 3/),
+      {
+        timeout: 10_000,
+        interval: 100,
+      },
+    );
+    expect(await readFile(file, 'utf8')).toMatch(/split: \{ legacy: 0, modern: 100 \}/);
 
     // every transition is in the audit log
     const audit = await call(`${gw.adminUrl}/admin/audit?limit=100`, { headers: auth });
