@@ -318,10 +318,17 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
 
     getAuthor: (slug) => getAuthorOverGraphQL(options.read, slug),
 
-    async getArticle(slug): Promise<Article | null> {
-      const result = await mapStrapi(() => articles.find(articleBySlug(slug), StrapiArticle, ARTICLE_CACHE));
-      const found = result.data[0];
-      return found ? toArticle(found) : null;
+    getArticle(slug): Promise<Article | null> {
+      // one promise on the way (the hot path of a cache hit), failures mapped as mapStrapi does
+      return articles.find(articleBySlug(slug), StrapiArticle, ARTICLE_CACHE).then(
+        (result) => {
+          const found = result.data[0];
+          return found ? toArticle(found) : null;
+        },
+        (error: unknown) => {
+          throw toApiError(error);
+        },
+      );
     },
 
     async latestArticles(count) {
