@@ -4,7 +4,8 @@
  * per L2 hit), cold-miss latency (Strapi answering at once), upstream calls per 1,000 concurrent
  * identical cold reads. Uses the in-process fake Strapi (GraphQL answers scripted from the same
  * documents) and a private redis-server (started and stopped here), so the numbers are not
- * disturbed by other users.
+ * disturbed by other users. Writes bench-results/pilot-strapi-client.json at the repository root
+ * (the shared format of @pilot/test-kit/bench).
  */
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -14,6 +15,9 @@ import { EventHub } from '../src/events.ts';
 import { createStrapiClient, defineQuery } from '../src/index.ts';
 import { noopLogger } from '../src/options.ts';
 import { startFakeStrapi, startThrowawayRedis } from '../src/testing/index.ts';
+import { type BenchResult, benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
+
+const results: BenchResult[] = [];
 
 const articleSchema = z.object({ documentId: z.string(), title: z.string(), slug: z.string() });
 const docs = Array.from({ length: 1_000 }, (_, i) => ({
@@ -69,10 +73,16 @@ async function opsPerSecond(op: () => Promise<unknown>, batch = 1_000, rounds = 
   return best;
 }
 
-function percentiles(latencies: number[]): string {
+function quantiles(latencies: number[]): { p50Ms: number; p99Ms: number } {
   const sorted = [...latencies].sort((x, y) => x - y);
-  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!.toFixed(3);
-  return `p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`;
+  const pct = (p: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 1000) / 1000;
+  return { p50Ms: pct(0.5), p99Ms: pct(0.99) };
+}
+
+function percentiles(latencies: number[]): string {
+  const { p50Ms, p99Ms } = quantiles(latencies);
+  return `p50 ${p50Ms.toFixed(3)} ms, p99 ${p99Ms.toFixed(3)} ms`;
 }
 
 try {
@@ -94,9 +104,9 @@ try {
       load: async () => ({ value: docs[0], tags: [] }),
     };
     await cache.get('k', load);
-    console.log(
-      `L1 hit (cache layer, key built, best of 3): ${fmt(await opsPerSecond(() => cache.get('k', load)))} ops/s`,
-    );
+    const ops = await opsPerSecond(() => cache.get('k', load));
+    results.push({ name: 'L1 hit, cache layer (key built)', opsPerSecond: Math.round(ops) });
+    console.log(`L1 hit (cache layer, key built, best of 3): ${fmt(ops)} ops/s`);
     await cache.close();
   }
 
@@ -111,12 +121,20 @@ try {
     const params = { filters: { slug: { $eq: 'article-1' } }, pagination: { page: 1, pageSize: 1 } };
     await articles.find(params, articleSchema, { typeTag: 'if-empty' });
     const ops = await opsPerSecond(() => articles.find(params, articleSchema, { typeTag: 'if-empty' }));
+    results.push({
+      name: 'L1 hit, collection.find (key + L1 + validation memo)',
+      opsPerSecond: Math.round(ops),
+    });
     console.log(
       `L1 hit (collection.find incl. key building + validation memo, best of 3): ${fmt(ops)} ops/s`,
     );
     const variables = { slug: 'article-1' };
     await strapi.graphql.query(ArticleBySlug, variables);
     const gqlOps = await opsPerSecond(() => strapi.graphql.query(ArticleBySlug, variables));
+    results.push({
+      name: 'L1 hit, graphql.query (variables check + key + L1 + validation memo)',
+      opsPerSecond: Math.round(gqlOps),
+    });
     console.log(
       `L1 hit (graphql.query incl. variables check + key building + validation memo, best of 3): ${fmt(gqlOps)} ops/s`,
     );
@@ -152,6 +170,14 @@ try {
       latencies.push(performance.now() - t0);
     }
     const after = await stats();
+    results.push({
+      name: `L2 hit, ${label} (cold L1)`,
+      ...quantiles(latencies),
+      l2Hits,
+      reads: n,
+      strapiCalls: fake.apiCalls - callsBefore,
+      redisCommandsPerL2Hit: Math.round(((after - before - 1) / n) * 100) / 100,
+    });
     console.log(
       `L2 hit latency (${label}, cold L1): ${percentiles(latencies)}; ` +
         `${l2Hits}/${n} L2 hits, ${fake.apiCalls - callsBefore} Strapi calls, ` +
@@ -168,20 +194,26 @@ try {
   // 2b. Cold misses: every read a new key, Strapi (the fake) answering at once.
   {
     const strapi = createStrapiClient({ baseUrl: fake.url });
-    const cold = async (read: (i: number) => Promise<unknown>) => {
+    const cold = async (name: string, read: (i: number) => Promise<unknown>) => {
       const latencies: number[] = [];
       for (let i = 0; i < 500; i++) {
         const t0 = performance.now();
         await read(i);
         latencies.push(performance.now() - t0);
       }
+      results.push({
+        name: `cold miss, ${name} (L1 only, fake Strapi answering at once)`,
+        ...quantiles(latencies),
+      });
       return percentiles(latencies);
     };
     const articles = strapi.collection('articles');
-    const rest = await cold((i) =>
+    const rest = await cold('REST find', (i) =>
       articles.find({ filters: { slug: { $eq: `article-${i}` } } }, articleSchema),
     );
-    const gql = await cold((i) => strapi.graphql.query(ArticleBySlug, { slug: `article-${i}` }));
+    const gql = await cold('graphql.query', (i) =>
+      strapi.graphql.query(ArticleBySlug, { slug: `article-${i}` }),
+    );
     console.log(`Cold miss latency (L1 only, fake Strapi): REST find ${rest}; graphql.query ${gql}`);
     await strapi.close();
   }
@@ -204,6 +236,10 @@ try {
       );
       calls.push(fake.apiCalls - before);
     }
+    results.push({
+      name: 'upstream calls per 1,000 concurrent identical cold reads, REST find',
+      perRound: calls,
+    });
     console.log(
       `Upstream calls per 1,000 concurrent identical cold reads (REST find): ${calls.join(', ')} (${rounds} rounds)`,
     );
@@ -214,11 +250,42 @@ try {
       await Promise.all(Array.from({ length: 1_000 }, () => strapi.graphql.query(ArticleBySlug, variables)));
       gqlCalls.push(fake.apiCalls - before);
     }
+    results.push({
+      name: 'upstream calls per 1,000 concurrent identical cold reads, graphql.query',
+      perRound: gqlCalls,
+    });
     console.log(
       `Upstream calls per 1,000 concurrent identical cold reads (graphql.query): ${gqlCalls.join(', ')} (${rounds} rounds)`,
     );
     await strapi.close();
   }
+
+  const findHits = results.find((r) => r.name.startsWith('L1 hit, collection.find'))?.opsPerSecond as number;
+  const worstCoalescing = Math.max(
+    ...results.filter((r) => r.name.startsWith('upstream calls')).flatMap((r) => r.perRound as number[]),
+  );
+  const file = writeBenchReport({
+    package: '@pilot/strapi-client',
+    setup: { l1Rounds: 3, l1Batch: 1_000, l2Reads: 500, coldReads: 500, coalescingRounds: 5 },
+    results,
+    targets: [
+      benchTarget(
+        'L1 hit through collection.find',
+        findHits,
+        '>=',
+        500_000,
+        'L1 hits answered (key built, L1 lookup, validation memo) / second of wall-clock time, best of 3',
+      ),
+      benchTarget(
+        'coalescing: upstream calls per 1,000 concurrent identical cold reads (worst round, REST and GraphQL)',
+        worstCoalescing,
+        '<=',
+        1,
+        'requests that reached the fake Strapi / 1,000 identical reads started together',
+      ),
+    ],
+  });
+  console.log(`results: ${file}`);
 } finally {
   await fake.close();
   await redis.close();
