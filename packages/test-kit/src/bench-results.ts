@@ -21,8 +21,10 @@ export interface BenchMachine {
   kernel: string;
   arch: string;
   cpuModel: string;
-  /** Cores this process may run on. */
+  /** Cores of the machine. */
   cores: number;
+  /** Cores the writing process may run on (fewer when it was pinned). */
+  coresAvailable: number;
   memoryMb: number;
   node: string;
   /** 1, 5 and 15 minute load averages when the report was written (a shared machine's noise). */
@@ -67,7 +69,8 @@ export function describeMachine(): BenchMachine {
     kernel: release(),
     arch: process.arch,
     cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
+    cores: cpuList.length,
+    coresAvailable: availableParallelism(),
     memoryMb: Math.round(totalmem() / 2 ** 20),
     node: process.version,
     loadavg: loadavg().map((n) => Math.round(n * 100) / 100),
