@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
+  type BenchResult,
   type BenchTarget,
   benchTarget,
   pinnableCores,
@@ -33,6 +34,10 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+/** A comma-separated subset of the measurements' ids, for a quick look (hpm is always kept). */
+const only = process.env.BENCH_ONLY?.split(',');
+/** BENCH_VERBOSE=1: every round's figures too. */
+const verbose = process.env.BENCH_VERBOSE === '1';
 const serversFile = fileURLToPath(new URL('./servers.ts', import.meta.url));
 const children: ChildProcess[] = [];
 
@@ -72,9 +77,28 @@ interface Run {
   errors: number;
   /** The participant's CPU time per request, µs. */
   cpuUs: number;
+  /** The part of it spent off the main thread (GC helpers, libuv's pool), µs. */
+  otherThreadsUs: number;
   /** Its CPU time over wall time: ~1 means it was saturated (one event loop). */
   cores: number;
   /** The load generator's (this process's) CPU over wall time. */
+  generatorCores: number;
+  rssMb: number;
+}
+
+/** A measurement's medians over the rounds. */
+interface Row extends BenchResult {
+  id: string;
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  cpuUs: number;
+  otherThreadsUs: number;
+  cpuVsHpm: number;
+  cpuVsFastify: number;
+  cores: number;
   generatorCores: number;
   rssMb: number;
 }
@@ -88,7 +112,7 @@ interface Measurement {
 
 async function measure(m: Measurement): Promise<Run> {
   if (warmup > 0) await autocannon({ url: m.url, connections, duration: warmup });
-  const before = Number(await ask(m.child, 'cpu'));
+  const [before, mainBefore] = (await ask(m.child, 'cpu')).split(' ').map(Number) as [number, number];
   const gen = process.cpuUsage();
   const started = performance.now();
   let rss = 0;
@@ -101,7 +125,9 @@ async function measure(m: Measurement): Promise<Run> {
   const r = await autocannon({ url: m.url, connections, duration: seconds });
   clearInterval(sampler);
   const wall = (performance.now() - started) / 1000;
-  const used = Number(await ask(m.child, 'cpu')) - before;
+  const [after, mainAfter] = (await ask(m.child, 'cpu')).split(' ').map(Number) as [number, number];
+  const used = after - before;
+  const main = mainAfter - mainBefore;
   const g = process.cpuUsage(gen);
   rss = Math.max(rss, Number(await ask(m.child, 'rss')));
   return {
@@ -110,6 +136,7 @@ async function measure(m: Measurement): Promise<Run> {
     p99: r.latency.p99,
     errors: r.errors + r.timeouts + r.non2xx,
     cpuUs: used / Math.max(1, r.requests.total),
+    otherThreadsUs: (used - main) / Math.max(1, r.requests.total),
     cores: used / 1e6 / wall,
     generatorCores: (g.user + g.system) / 1e6 / wall,
     rssMb: rss / 2 ** 20,
@@ -122,13 +149,15 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 try {
   const backend = await spawn('backend', otherCore);
   const mirror = await spawn('backend', otherCore);
+  const bare = await spawn('bare-node', proxyCore, backend.url);
   const hpm = await spawn('bare-hpm', proxyCore, backend.url);
   const fst = await spawn('fastify-http-proxy', proxyCore, backend.url);
   const gw = await spawn('gateway', proxyCore, backend.url, mirror.url);
   const gwNoLog = await spawn('gateway-no-log', proxyCore, backend.url, mirror.url);
   const path = '/hello-world';
-  const measurements: Measurement[] = [
+  const all: Measurement[] = [
     { id: 'direct', label: 'backend directly', ...backend, url: backend.url + path },
+    { id: 'node', label: 'bare node:http proxy (the floor)', ...bare, url: `${bare.url}/plain${path}` },
     { id: 'hpm', label: 'bare http-proxy-middleware (node:http)', ...hpm, url: `${hpm.url}/plain${path}` },
     { id: 'fastify', label: 'bare @fastify/http-proxy (undici)', ...fst, url: `${fst.url}/plain${path}` },
     { id: 'plain', label: 'gateway, plain route', ...gw, url: `${gw.url}/plain${path}` },
@@ -141,6 +170,9 @@ try {
       url: `${gwNoLog.url}/plain${path}`,
     },
   ];
+  const measurements = only
+    ? all.filter((m) => m.id === 'hpm' || m.id === 'fastify' || m.id === 'node' || only.includes(m.id))
+    : all;
   console.log(
     `bench: ${rounds} interleaved rounds × ${seconds}s per measurement (medians), ${connections} connections, ` +
       `warm-up ${warmup}s, GET ${path}, node ${process.version}; ` +
@@ -150,10 +182,18 @@ try {
   );
   const runs = new Map<string, Run[]>();
   for (let round = 1; round <= rounds; round++) {
-    for (const m of measurements) runs.set(m.id, [...(runs.get(m.id) ?? []), await measure(m)]);
+    for (const m of measurements) {
+      const run = await measure(m);
+      runs.set(m.id, [...(runs.get(m.id) ?? []), run]);
+      if (verbose) {
+        console.log(
+          `  ${m.id}: ${Math.round(run.rps)} req/s, ${run.cpuUs.toFixed(1)} µs/req (${run.otherThreadsUs.toFixed(1)} off-main), ${run.cores.toFixed(2)} cores, RSS ${run.rssMb.toFixed(0)} MB`,
+        );
+      }
+    }
     console.log(`round ${round}/${rounds} done`);
   }
-  const rows = measurements.map((m) => {
+  const rows = measurements.map((m): Row => {
     const list = runs.get(m.id)!;
     const med = (f: (r: Run) => number) => median(list.map(f));
     return {
@@ -164,6 +204,7 @@ try {
       p99: med((r) => r.p99),
       errors: list.reduce((a, r) => a + r.errors, 0),
       cpuUs: round2(med((r) => r.cpuUs)),
+      otherThreadsUs: round2(med((r) => r.otherThreadsUs)),
       // per-round ratios to bare hpm: each pairs numbers taken minutes, not a whole run, apart
       cpuVsHpm: round2(median(list.map((r, i) => r.cpuUs / runs.get('hpm')![i]!.cpuUs))),
       cpuVsFastify: round2(median(list.map((r, i) => r.cpuUs / runs.get('fastify')![i]!.cpuUs))),
@@ -172,69 +213,79 @@ try {
       rssMb: round2(Math.max(...list.map((r) => r.rssMb))),
     };
   });
-  const row = (id: string) => rows.find((r) => r.id === id)!;
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   console.log(
-    `\n${'measurement'.padEnd(40)}${pad('req/s', 8)}${pad('p50', 6)}${pad('p99', 6)}${pad('errors', 8)}${pad('CPU µs/req', 12)}${pad('×hpm', 7)}${pad('×fastify', 10)}${pad('cores', 7)}${pad('gen', 6)}${pad('RSS MB', 8)}`,
+    `\n${'measurement'.padEnd(40)}${pad('req/s', 8)}${pad('p50', 6)}${pad('p99', 6)}${pad('errors', 8)}${pad('CPU µs/req', 12)}${pad('off-main', 10)}${pad('×hpm', 7)}${pad('×fastify', 10)}${pad('cores', 7)}${pad('gen', 6)}${pad('RSS MB', 8)}`,
   );
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(40)}${pad(r.rps, 8)}${pad(r.p50, 6)}${pad(r.p99, 6)}${pad(r.errors, 8)}${pad(r.cpuUs.toFixed(1), 12)}${pad(r.cpuVsHpm.toFixed(2), 7)}${pad(r.cpuVsFastify.toFixed(2), 10)}${pad(r.cores.toFixed(2), 7)}${pad(r.generatorCores.toFixed(2), 6)}${pad(r.rssMb.toFixed(0), 8)}`,
+      `${r.name.padEnd(40)}${pad(r.rps, 8)}${pad(r.p50, 6)}${pad(r.p99, 6)}${pad(r.errors, 8)}${pad(r.cpuUs.toFixed(1), 12)}${pad(r.otherThreadsUs.toFixed(1), 10)}${pad(r.cpuVsHpm.toFixed(2), 7)}${pad(r.cpuVsFastify.toFixed(2), 10)}${pad(r.cores.toFixed(2), 7)}${pad(r.generatorCores.toFixed(2), 6)}${pad(r.rssMb.toFixed(0), 8)}`,
     );
   }
   console.log(
-    "\nCPU µs/req: the process's own CPU time per request; ×hpm and ×fastify: the median of each round's ratio\n" +
+    "\nCPU µs/req: the process's own CPU time per request (off-main: the part on other threads: GC, libuv's pool); ×hpm and ×fastify: the median of each round's ratio\n" +
       "to that round's bare proxy. cores: the participant's CPU over wall time (≈1: saturated); gen: the load generator's.\n" +
       'RSS MB: the largest resident set seen under load (the gateway rows share one process).',
   );
 
   const perReq = (id: string, base: string) => `${id} CPU µs per request / ${base} CPU µs per request`;
-  const shadowOff = row('plain');
-  const shadowOn = row('shadowed');
+  const notRun = 'not measured in this run (BENCH_ONLY)';
+  /** A row's figure, or null when BENCH_ONLY left the row out. */
+  const figure = (id: string, f: (r: Row) => number) => {
+    const r = rows.find((x) => x.id === id);
+    return r ? f(r) : null;
+  };
+  const target = (
+    name: string,
+    value: number | null,
+    bound: number,
+    divides: string,
+    note?: string,
+  ): BenchTarget => benchTarget(name, value, '<=', bound, divides, value === null ? notRun : note);
+  const plainRps = figure('plain', (r) => r.rps);
+  const shadowedRps = figure('shadowed', (r) => r.rps);
   const targets: BenchTarget[] = [
-    benchTarget(
+    target(
       'gateway plain route, access log on: CPU per request × bare http-proxy-middleware',
-      row('plain').cpuVsHpm,
-      '<=',
+      figure('plain', (r) => r.cpuVsHpm),
       1.0,
       perReq('gateway /plain', 'bare http-proxy-middleware'),
     ),
-    benchTarget(
+    target(
       'gateway fallback route: CPU per request × bare http-proxy-middleware',
-      row('fallback').cpuVsHpm,
-      '<=',
+      figure('fallback', (r) => r.cpuVsHpm),
       1.1,
       perReq('gateway /fallback', 'bare http-proxy-middleware'),
     ),
-    benchTarget(
+    target(
       'gateway shadowed route: CPU per request × bare http-proxy-middleware',
-      row('shadowed').cpuVsHpm,
-      '<=',
+      figure('shadowed', (r) => r.cpuVsHpm),
       1.5,
       perReq('gateway /shadowed (mirror and diff included)', 'bare http-proxy-middleware'),
     ),
-    benchTarget(
+    target(
       'stretch: gateway plain route: CPU per request × bare @fastify/http-proxy',
-      row('plain').cpuVsFastify,
-      '<=',
+      figure('plain', (r) => r.cpuVsFastify),
       1.0,
       perReq('gateway /plain', 'bare @fastify/http-proxy'),
     ),
-    benchTarget(
+    target(
       'shadow cost: throughput drop, shadowed vs plain route',
-      round2(1 - shadowOn.rps / shadowOff.rps),
-      '<=',
+      plainRps !== null && shadowedRps !== null ? round2(1 - shadowedRps / plainRps) : null,
       0.25,
       '1 − (gateway /shadowed req/s / gateway /plain req/s), same process, same run',
-      'req/s assumes free cores; on a shared machine the CPU ratio above is the steadier figure',
+      'req/s assumes free cores; on a shared machine the CPU ratios above are the steadier figures',
     ),
   ];
   console.log('\ntargets');
   for (const t of targets) {
-    console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value} (${t.comparison} ${t.target})`);
+    console.log(
+      `  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value ?? '-'} (${t.comparison} ${t.target})`,
+    );
   }
+  const rss = (id: string) => figure(id, (r) => r.rssMb)?.toFixed(0) ?? '-';
   console.log(
-    `gateway RSS under load: ${row('plain').rssMb.toFixed(0)} MB (bare http-proxy-middleware ${row('hpm').rssMb.toFixed(0)} MB, @fastify/http-proxy ${row('fastify').rssMb.toFixed(0)} MB)`,
+    `gateway RSS under load: ${rss('plain')} MB (bare http-proxy-middleware ${rss('hpm')} MB, @fastify/http-proxy ${rss('fastify')} MB)`,
   );
   const shadow = JSON.parse(await ask(gw.child, 'shadow')) as Record<
     string,

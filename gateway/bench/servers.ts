@@ -48,6 +48,31 @@ async function start(): Promise<number> {
       server.keepAliveTimeout = 65_000;
       return listen(server);
     }
+    case 'bare-node': {
+      // Node's floor: a proxy with nothing but node:http (keep-alive agent, pipes both ways)
+      const upstream = new URL(target!);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+      const server = http.createServer((req, res) => {
+        const proxyReq = http.request(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+            agent,
+          },
+          (proxyRes) => {
+            res.writeHead(proxyRes.statusCode ?? 502, proxyRes.rawHeaders);
+            proxyRes.pipe(res);
+          },
+        );
+        proxyReq.on('error', () => res.destroy());
+        req.pipe(proxyReq);
+      });
+      server.keepAliveTimeout = 65_000;
+      return listen(server);
+    }
     case 'bare-hpm': {
       const { createProxyMiddleware } = await import('http-proxy-middleware');
       const proxy = createProxyMiddleware({ target, changeOrigin: true });
@@ -103,9 +128,11 @@ const port = await start();
 process.on('message', (m) => {
   if (m === 'cpu') {
     const u = process.cpuUsage();
-    process.send?.(`cpu ${u.user + u.system}`);
+    const t = process.threadCpuUsage();
+    process.send?.(`cpu ${u.user + u.system} ${t.user + t.system}`);
   }
   if (m === 'rss') process.send?.(`rss ${process.memoryUsage.rss()}`);
+  if (m === 'mem') process.send?.(`mem ${JSON.stringify(process.memoryUsage())}`);
   if (m === 'shadow') process.send?.(`shadow ${JSON.stringify(gateway?.gateway.shadows.snapshot() ?? {})}`);
 });
 process.send?.(`ready ${port}`);

@@ -1,9 +1,51 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
-/** Structured JSON logs (pino). The access log is one `request` line per request. */
+/** How long a buffered log line may wait for the next write (ms). */
+export const LOG_FLUSH_INTERVAL_MS = 100;
+
+let stdout: DestinationStream | undefined;
+
+/**
+ * Standard output, written asynchronously (sonic-boom) in chunks of up to 4 KiB and at least
+ * every LOG_FLUSH_INTERVAL_MS: a write per access line was a system call (and a trip through
+ * libuv's thread pool) on every request. pino flushes what is buffered, synchronously, when the
+ * process exits — a graceful shutdown, a fatal start-up error, an uncaught exception; only a
+ * process killed outright (SIGKILL) loses up to 100 ms of lines. One destination per process,
+ * shared by every logger, so two buffers' chunks never interleave.
+ */
+function stdoutDestination(): DestinationStream {
+  stdout ??= pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 4096,
+    periodicFlush: LOG_FLUSH_INTERVAL_MS,
+  });
+  return stdout;
+}
+
+let lastMs = -1;
+let lastTime = '';
+
+/**
+ * pino's `isoTime`, formatted once per millisecond instead of once per line (a busy gateway
+ * writes several lines in the same millisecond): the same `"time"` text.
+ */
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
+/**
+ * Structured JSON logs (pino) on standard output. The access log is one `request` line per
+ * request (pipeline/access-log.ts). `sync: true` writes every line before returning (scripts).
+ */
 export function createLogger(level = 'info', options: { sync?: boolean } = {}): Logger {
   return pino(
-    { level, base: { service: 'gateway' }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: 1, sync: options.sync ?? false }),
+    { level, base: { service: 'gateway' }, timestamp: isoTime },
+    options.sync ? pino.destination({ dest: 1, sync: true }) : stdoutDestination(),
   );
 }

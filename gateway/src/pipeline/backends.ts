@@ -1,4 +1,4 @@
-import http, { type ClientRequest } from 'node:http';
+import http, { type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
 import type { BackendConfig } from '../config/schema.ts';
@@ -106,12 +106,27 @@ export class Backend {
   private checking: ClientRequest | null = null;
   private probing = false;
   private readonly logger: Logger;
+  /** The request target's parts, worked out once: forwarding a request builds no URL. */
+  private readonly hostname: string;
+  private readonly port: number;
+  private readonly basePath: string;
+  private readonly baseSearch: string;
+  private readonly send: typeof http.request;
+  /** The Host header requests to this backend carry (the client's goes in X-Forwarded-Host). */
+  readonly host: string;
 
   constructor(spec: BackendSpec, events: HealthEvents, logger: Logger) {
     this.name = spec.name;
     this.url = spec.url;
     this.config = spec.config;
     this.logger = logger;
+    const tls = spec.url.protocol === 'https:';
+    this.hostname = spec.url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = Number(spec.url.port) || (tls ? 443 : 80);
+    this.host = spec.url.host;
+    this.basePath = spec.url.pathname.replace(/\/+$/, '');
+    this.baseSearch = spec.url.search;
+    this.send = tls ? https.request : http.request;
     const agentFor = (maxSockets: number) => {
       const options: http.AgentOptions = {
         keepAlive: true,
@@ -129,6 +144,26 @@ export class Backend {
     this.budget = new Budget(spec.config.maxSockets);
     this.streamBudget = new Budget(spec.config.maxStreams);
     this.outlier = new Outlier(spec.config.outlier, (status, reason) => events.onState(this, status, reason));
+  }
+
+  /**
+   * Opens a request to this backend on its keep-alive agent (the stream pool's for stream
+   * routes). `path` is the normalised path and query; a backend URL's own path is put in front
+   * of it and its query after it, as proxies do.
+   */
+  request(method: string, path: string, headers: OutgoingHttpHeaders, stream: boolean): ClientRequest {
+    let target = this.basePath === '' ? path : this.basePath + path;
+    if (this.baseSearch !== '') {
+      target = target.includes('?') ? target.replace('?', `${this.baseSearch}&`) : target + this.baseSearch;
+    }
+    return this.send({
+      hostname: this.hostname,
+      port: this.port,
+      method,
+      path: target,
+      headers,
+      agent: stream ? this.streamAgent : this.agent,
+    });
   }
 
   /** Takes traffic now? (down → recovering once its ejection is over; no share slot taken) */

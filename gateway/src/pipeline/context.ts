@@ -63,6 +63,8 @@ export interface RequestContext extends Waiting {
   slot: Budget | null;
   /** Waiting for a slot. */
   queued: Queued | null;
+  /** The current attempt's response, once its head arrived. */
+  response: IncomingMessage | null;
   timedOut: boolean;
   tooLarge: boolean;
   /** Taken off a backend that was just ejected; goes to the fallback. */
@@ -70,12 +72,11 @@ export interface RequestContext extends Waiting {
   errorKind: string | null;
   reusedSocket: boolean;
   retried: boolean;
+  /** The client's response has closed (answered, or the client went away): nothing more to do. */
+  closed: boolean;
   /** This request's trace id when it is sampled (the latency exemplar). */
   traceId: string | undefined;
 }
-
-/** Sends a request on its way upstream (forward.ts). */
-export type Forward = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /** The access log (access-log.ts). */
 export interface AccessLogWriter {
@@ -109,7 +110,6 @@ export interface PipelineState {
   readonly limits: LimitStep;
   /** null: the access log is off. */
   readonly accessLog: AccessLogWriter | null;
-  readonly forward: Forward;
   readonly snapshot: Snapshot;
   /** Requests between arrival and the response's close. */
   inFlight: number;

@@ -7,12 +7,12 @@ import type { Table } from '../table.ts';
 import { AccessLog } from './access-log.ts';
 import { type Backend, BackendPool } from './backends.ts';
 import { rescue } from './fallback.ts';
-import { createForward, headTimeout } from './forward.ts';
+import { headTimeout } from './forward.ts';
 import { createHandler, type Handler } from './handler.ts';
 import { type Availability, breakerStateOf, type EjectReason } from './outlier.ts';
 import { RateLimits } from './rate-limit.ts';
 import { type BreakerState, RouteBreakers } from './route-breaker.ts';
-import type { Forward, PipelineState, Snapshot } from './context.ts';
+import type { PipelineState, Snapshot } from './context.ts';
 
 export interface DataPlaneOptions {
   logger: Logger;
@@ -46,7 +46,6 @@ export class DataPlane implements PipelineState {
   readonly shadows: ShadowManager;
   readonly limits: RateLimits;
   readonly accessLog: AccessLog | null;
-  readonly forward: Forward;
   readonly handle: Handler;
   readonly streamWarned = new Set<string>();
   snapshot!: Snapshot;
@@ -90,7 +89,6 @@ export class DataPlane implements PipelineState {
         this.accessLog?.refused(req.method, req.url, 429, 'rate_limited');
       },
     });
-    this.forward = createForward(this);
     this.handle = createHandler(this);
   }
 

@@ -1,55 +1,23 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
-import { sendError } from '../errors.ts';
-import type { Queued, Waiting } from './backends.ts';
 import { fail, tooLarge } from './answer.ts';
-import { contextOf, type Forward, type PipelineState, type RequestContext } from './context.ts';
+import type { Queued, Waiting } from './backends.ts';
+import type { PipelineState, RequestContext } from './context.ts';
 import { account, errorKind, mayFallback, moveToFallback } from './fallback.ts';
 import { responseHeaders } from './headers.ts';
 
 /**
  * Forward: a connection slot of the backend's budget (or a place in its queue), the request
- * sent through http-proxy-middleware (httpxy underneath) on the backend's keep-alive agent, the
- * response head written by us and the body piped back. Writing the response ourselves
- * (`selfHandleResponse`) is what lets hop-by-hop headers be stripped, the backend header and
- * request id be added, a 5xx still go to a fallback, and a shadowed route capture the served
- * body for the diff. Bodies stream both ways; nothing is parsed.
+ * sent on the backend's keep-alive agent with node:http, the response head written by us and
+ * the body piped back. Bodies stream both ways; nothing is parsed or buffered.
  *
- * Failures before the response are counted where they belong (fallback.ts `account`) and the
- * request moves to the fallback when it may; otherwise the client gets 502/503/504.
+ * Writing the response head ourselves is what strips hop-by-hop headers from the raw headers
+ * (repeated Set-Cookie survive), adds the backend header and the request id, lets a 5xx still
+ * go to a fallback and a shadowed route capture the served body for the diff. Failures before
+ * the response are counted where they belong (fallback.ts `account`) and the request moves to
+ * the fallback when it may; otherwise the client gets 502/503/504 in the envelope.
+ *
+ * On node:http directly rather than through http-proxy-middleware: see README.md#library-choices.
  */
-export type { Forward };
-
-/** One http-proxy-middleware instance for every route; the backend is chosen per request. */
-export function createForward(state: PipelineState): Forward {
-  const plugin: Plugin = (proxyServer) => {
-    proxyServer.on('proxyReq', (proxyReq, req) => {
-      if (req) onProxyReq(proxyReq, req);
-    });
-    proxyServer.on('proxyRes', (proxyRes, req, res) => onProxyRes(state, proxyRes, req, res));
-    proxyServer.on('error', (err, req, res) => {
-      if (req && res && 'writeHead' in res) onUpstreamError(state, err, req, res as ServerResponse);
-    });
-    // the client's socket is gone before the upstream answered: same path, it sees req.destroyed
-    proxyServer.on('econnreset', (err, req, res) => {
-      if (req && res && 'writeHead' in res) onUpstreamError(state, err, req, res as ServerResponse);
-    });
-  };
-  const middleware = createProxyMiddleware({
-    router: (req, _res, options) => {
-      const ctx = contextOf(req)!;
-      options.agent = ctx.route.stream ? ctx.backend.streamAgent : ctx.backend.agent;
-      if (ctx.tap) options.buffer = ctx.tap as never;
-      return ctx.backend.url;
-    },
-    changeOrigin: true,
-    xfwd: false,
-    selfHandleResponse: true,
-    ejectPlugins: true,
-    plugins: [plugin],
-  });
-  return (req, res) => middleware(req, res);
-}
 
 /** Takes a connection slot of the backend's budget (ordinary or stream), or queues for one. */
 export function dispatch(
@@ -86,11 +54,30 @@ function send(state: PipelineState, req: IncomingMessage, res: ServerResponse, c
     tooLarge(res, ctx);
     return;
   }
-  ctx.proxyReq = null;
-  ctx.sentAt = 0;
+  const backend = ctx.backend;
   ctx.timedOut = false;
-  ctx.headTimeoutMs = ctx.route.timeoutMs ?? ctx.backend.config.timeoutMs;
-  void state.forward(req, res);
+  ctx.headTimeoutMs = ctx.route.timeoutMs ?? backend.config.timeoutMs;
+  // the backend's own name (the client's is in X-Forwarded-Host, see headers.ts)
+  req.headers.host = backend.host;
+  const proxyReq = backend.request(ctx.method, req.url!, req.headers, ctx.route.stream);
+  ctx.proxyReq = proxyReq;
+  ctx.response = null;
+  proxyReq.on('response', (proxyRes) => onResponse(state, proxyRes, req, res, ctx, proxyReq));
+  proxyReq.on('error', (err) => onUpstreamError(state, err, req, res, ctx, proxyReq));
+  // a body-less request is sent with its head; one with a body once it is written (the sweep looks)
+  backend.waiting.add(ctx);
+  if (ctx.bodyLength === 0) {
+    ctx.sentAt = Date.now();
+    proxyReq.end();
+  } else {
+    ctx.sentAt = 0;
+    const body = ctx.tap ?? req;
+    // a client that stops sending mid-body: the upload is cut, not left waiting upstream
+    req.once('close', () => {
+      if (!req.complete) proxyReq.destroy();
+    });
+    body.pipe(proxyReq);
+  }
 }
 
 /** No connection within queueTimeoutMs: the fallback, or a fast 503. Not the backend's failure. */
@@ -126,26 +113,19 @@ export function headTimeout(w: Waiting): void {
   );
 }
 
-function onProxyReq(proxyReq: ClientRequest, req: IncomingMessage): void {
-  const ctx = contextOf(req)!;
-  ctx.proxyReq = proxyReq;
-  ctx.reusedSocket = proxyReq.reusedSocket;
-  if (ctx.tooLarge) {
-    proxyReq.destroy();
-    return;
-  }
-  // a body-less request is sent with its head; one with a body once it is written (the sweep looks)
-  ctx.sentAt = ctx.bodyLength === 0 ? Date.now() : 0;
-  ctx.backend.waiting.add(ctx);
-}
-
-function onProxyRes(
+function onResponse(
   state: PipelineState,
   proxyRes: IncomingMessage,
   req: IncomingMessage,
   res: ServerResponse,
+  ctx: RequestContext,
+  proxyReq: ClientRequest,
 ): void {
-  const ctx = contextOf(req)!;
+  if (ctx.proxyReq !== proxyReq) {
+    proxyRes.resume(); // an attempt given up on (timed out, moved): its late answer is dropped
+    return;
+  }
+  ctx.response = proxyRes;
   const backend = ctx.backend;
   backend.waiting.delete(ctx);
   const now = Date.now();
@@ -153,9 +133,14 @@ function onProxyRes(
   backend.outlier.success();
   const status = proxyRes.statusCode ?? 502;
   ctx.breaker.record(status < 500, now);
+  if (ctx.bodyLength !== 0 && !proxyReq.writableFinished) drainEarlyAnswer(req, proxyReq, proxyRes, ctx);
   if (status >= 500 && moveToFallback(state, res, ctx, '5xx')) {
     proxyRes.resume();
     dispatch(state, req, res, ctx);
+    return;
+  }
+  if (res.destroyed) {
+    proxyRes.destroy(); // the client is gone already
     return;
   }
   const snap = ctx.snapshot;
@@ -174,30 +159,65 @@ function onProxyRes(
     }
   }
   const idle = ctx.route.idleTimeoutMs ?? backend.config.idleTimeoutMs;
-  const proxyReq = ctx.proxyReq;
-  if (idle > 0 && proxyReq) {
+  if (idle > 0) {
     proxyReq.setTimeout(idle, () => {
       ctx.timedOut = true;
       proxyReq.destroy(Object.assign(new Error(`upstream idle for ${idle} ms`), { code: 'ETIMEDOUT' }));
     });
   }
+  // the backend fails mid-body: the client's response is cut too (it cannot be told otherwise)
+  proxyRes.on('close', () => {
+    if (!proxyRes.complete && !res.destroyed) res.destroy();
+  });
   ctx.shadow?.capturePrimary(proxyRes);
   proxyRes.pipe(res);
 }
 
-function onUpstreamError(state: PipelineState, err: Error, req: IncomingMessage, res: ServerResponse): void {
-  const ctx = contextOf(req);
-  if (!ctx) {
-    if (!res.headersSent) sendError(res, 502, 'BAD_GATEWAY', 'upstream error');
-    return;
-  }
+/**
+ * The backend answered before it read the whole request body (a 413 of its own, say): the rest
+ * of the client's body is read and dropped once the answer is through, not sent on.
+ */
+function drainEarlyAnswer(
+  req: IncomingMessage,
+  proxyReq: ClientRequest,
+  proxyRes: IncomingMessage,
+  ctx: RequestContext,
+): void {
+  const body = ctx.tap ?? req;
+  const drop = () => {
+    if (proxyReq.writableFinished) return;
+    body.unpipe(proxyReq);
+    body.resume();
+  };
+  proxyRes.once('end', drop);
+  proxyRes.once('close', () => {
+    drop();
+    if (!proxyReq.writableFinished) proxyReq.destroy();
+  });
+}
+
+function onUpstreamError(
+  state: PipelineState,
+  err: Error,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+  proxyReq: ClientRequest,
+): void {
+  // an attempt already given up on, or a client already gone (its response closed): nothing
+  // to answer, and not the backend's failure
+  if (ctx.proxyReq !== proxyReq || ctx.closed) return;
+  // the answer was already whole (a HEAD answered with a body, say: the extra bytes break the
+  // connection, not the answer): it goes to the client as it is, and the broken connection is
+  // Node's to drop
+  if (ctx.response?.complete) return;
   const backend = ctx.backend;
   backend.waiting.delete(ctx);
   if (ctx.tooLarge) {
     tooLarge(res, ctx);
     return;
   }
-  // the client went away: not the backend's fault
+  // the client went away mid-upload: not the backend's fault
   if (req.destroyed && !req.complete) {
     res.destroy();
     return;
@@ -219,14 +239,13 @@ function onUpstreamError(state: PipelineState, err: Error, req: IncomingMessage,
   // on a fresh connection when the request can be replayed; not the backend's failure.
   if (
     kind === 'reset' &&
-    ctx.reusedSocket &&
+    proxyReq.reusedSocket &&
     !ctx.retried &&
     !res.headersSent &&
     !state.closing &&
     mayFallback(ctx.method, ctx.bodyLength)
   ) {
     ctx.retried = true;
-    ctx.proxyReq = null;
     state.metrics.upstreamErrors.labels(ctx.route.id, backend.name, 'stale_socket').inc();
     send(state, req, res, ctx);
     return;

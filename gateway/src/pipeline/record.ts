@@ -14,6 +14,9 @@ export function record(
   res: ServerResponse,
   ctx: RequestContext,
 ): void {
+  ctx.closed = true;
+  // the client went away before the end: the upstream request (and its socket) goes too
+  if (!res.writableFinished) ctx.proxyReq?.destroy();
   state.inFlight--;
   ctx.backend.waiting.delete(ctx);
   if (ctx.queued) {
