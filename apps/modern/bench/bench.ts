@@ -8,6 +8,7 @@
  *   GET /articles/:slug, L2 hit   CACHE_L1_MAX_ITEMS=0: Redis answers every read (own key prefix)
  *   GET /articles/:slug, cold     CACHE_TTL_MS=1, no grace: every read misses L1 and L2 and asks Strapi
  *   POST /subscribers (422)       a rejected write (validation only)
+ *   and modern's L1-hit read once more at LOG_LEVEL=warn (no request line): what logging costs
  *
  * Reads rotate over the fake's articles (BENCH_ARTICLES, default 600), so concurrent requests
  * rarely share a key (no coalescing flatters a tier). Before the measured rounds each tier is
@@ -227,6 +228,20 @@ async function main() {
         });
       }
     }
+    // the same L1-hit read without its request line: what logging costs (the issue's figures
+    // were measured at warn)
+    const quiet = logLevel !== 'warn';
+    if (quiet) {
+      const p = `${prefix('modern', 'l1')}warn:`;
+      redisCleanup.push(p);
+      await startServer('modern-l1-warn', 'modern', {
+        LOG_LEVEL: 'warn',
+        BENCH_STRAPI_URL: fake.url,
+        BENCH_REDIS_PREFIX: p,
+        ...(withRedis ? { REDIS_URL: redisUrl } : { REDIS_URL: '' }),
+        ...TIER_ENV.l1,
+      });
+    }
 
     const read = (app: 'modern' | 'legacy', tier: Tier): Participant => ({
       id: `${app}-${tier}`,
@@ -272,6 +287,16 @@ async function main() {
         status: 200,
       },
       ...tiers.flatMap((tier) => [read('modern', tier), read('legacy', tier)]),
+      ...(quiet
+        ? [
+            {
+              ...read('modern', 'l1'),
+              id: 'modern-l1-warn',
+              label: 'modern GET /articles/:slug, L1 hit, LOG_LEVEL=warn',
+              server: 'modern-l1-warn',
+            },
+          ]
+        : []),
       rejected('modern'),
       rejected('legacy'),
     ];
@@ -513,6 +538,7 @@ function report(
     ['modern L2 hit / legacy L2 hit', 'modern-l2', 'legacy-l2', 'GET /articles/:slug, L2 hit'],
     ['modern cold / legacy cold', 'modern-cold', 'legacy-cold', 'GET /articles/:slug, cold'],
     ['modern 422 / legacy 422', 'modern-422', 'legacy-422', 'POST /subscribers (422)'],
+    ['modern L1 hit, warn / info', 'modern-l1-warn', 'modern-l1', 'the request line (info) left out'],
     ['bare Fastify / bare node:http', 'bare-fastify', 'bare-http', 'hello world'],
     ['bare Express / bare node:http', 'bare-express', 'bare-http', 'hello world'],
     ['modern L1 hit / bare Fastify', 'modern-l1', 'bare-fastify', 'read vs hello world'],
