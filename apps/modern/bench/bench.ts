@@ -228,8 +228,7 @@ async function main() {
         });
       }
     }
-    // the same L1-hit read without its request line: what logging costs (the issue's figures
-    // were measured at warn)
+    // the same L1-hit read without its request line: what logging costs
     const quiet = logLevel !== 'warn';
     if (quiet) {
       const p = `${prefix('modern', 'l1')}warn:`;
