@@ -13,7 +13,7 @@ import { createLogger, createServiceDeps, loadServiceConfig, type ServiceDeps } 
  * timeout on every request while Redis is stopped (SIGSTOP keeps the connection open). It comes
  * back by itself. Private redis-server (never the shared one); fake Strapi (not used by login).
  */
-const FAST_MS = 300;
+const FAST_MS = 1_000; // a queued command waits for ioredis's retries (seconds); 1 s leaves room for a loaded CI box
 const logger = createLogger({ service: 'test', level: 'silent' });
 
 describe('session Redis outage (private redis-server, fake Strapi)', () => {
