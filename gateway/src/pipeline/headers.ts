@@ -21,6 +21,22 @@ const HOP_BY_HOP = new Set([
 /** Headers a Connection token may not remove: the request's framing and target. */
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'host']);
 
+/** Hop-by-hop request headers, plus Expect (Node already answered 100-continue) and HTTP2-Settings. */
+const REQUEST_HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'expect',
+  'http2-settings',
+] as const;
+
+const COMMON_CONNECTION = new Set(['keep-alive', 'close']);
+
 function connectionTokens(value: string | string[] | undefined): string[] {
   if (!value) return [];
   const s = Array.isArray(value) ? value.join(',') : value;
@@ -42,19 +58,13 @@ export interface UpstreamHeaderOptions {
  */
 export function prepareUpstreamHeaders(req: IncomingMessage, options: UpstreamHeaderOptions): void {
   const h = req.headers;
-  if (h.connection !== undefined) {
-    for (const token of connectionTokens(h.connection)) if (!FRAMING.has(token)) delete h[token];
+  const conn = h.connection;
+  // the common values name no other header: no token list to build
+  if (conn !== undefined && !COMMON_CONNECTION.has(conn.toLowerCase())) {
+    for (const token of connectionTokens(conn)) if (!FRAMING.has(token)) delete h[token];
   }
-  delete h.connection;
-  delete h['keep-alive'];
-  delete h['proxy-connection'];
-  delete h.te;
-  delete h.trailer;
-  delete h.upgrade;
-  delete h['proxy-authorization'];
-  delete h['proxy-authenticate'];
-  delete h.expect; // Node already answered 100-continue
-  delete h['http2-settings'];
+  // only what is there is deleted: most requests carry one of these at most
+  for (const name of REQUEST_HOP_BY_HOP) if (h[name] !== undefined) delete h[name];
   // Node accepts only chunked as the final coding; say exactly that upstream.
   if (h['transfer-encoding'] !== undefined) h['transfer-encoding'] = 'chunked';
   h['x-request-id'] = options.requestId;
@@ -88,7 +98,7 @@ export function responseHeaders(
   const raw = proxyRes.rawHeaders;
   const conn = proxyRes.headers.connection;
   // the common values name no other header: skip building a set
-  const drop = conn && conn !== 'keep-alive' && conn !== 'close' ? new Set(connectionTokens(conn)) : null;
+  const drop = conn && !COMMON_CONNECTION.has(conn.toLowerCase()) ? new Set(connectionTokens(conn)) : null;
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
