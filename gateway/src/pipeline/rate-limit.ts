@@ -222,7 +222,13 @@ export class RateLimits {
       if (res.destroyed) return; // the client left while we counted
       this.decide(req, res, table, limits, keys, outcomes, next);
     };
-    void Promise.allSettled(pending).then(settle);
+    if (pending.length === 1) {
+      // the common case, without allSettled's promise per element
+      pending[0]!.then(
+        (value) => settle([{ status: 'fulfilled', value }]),
+        (reason: unknown) => settle([{ status: 'rejected', reason }]),
+      );
+    } else void Promise.allSettled(pending).then(settle);
   }
 
   private consume(l: PolicyLimiter, key: string): Promise<RateLimiterRes> {
