@@ -19,7 +19,9 @@ import autocannon from 'autocannon';
  * with its access log on (as deployed) serving one table with a route of each kind — `plain`
  * (one backend: the fast path), `fallback` (a fallback backend that a healthy primary never
  * needs) and `shadowed` (every GET mirrored to a second backend process and diffed) — plus the
- * gateway with the access log off on the plain route, to show what the log costs.
+ * gateway with the access log off on the plain route, to show what the log costs. `limited`: the
+ * plain route under a rate limit no load reaches (every request counted: the step's cost), with
+ * the counters in the process and, in a second gateway process, in Redis (REDIS_URL).
  *
  * The figure that survives a busy machine is CPU per request: the participant's own CPU time
  * (user + system, all its threads) over a load period, divided by the requests answered in it.
@@ -154,6 +156,7 @@ try {
   const fst = await spawn('fastify-http-proxy', proxyCore, backend.url);
   const gw = await spawn('gateway', proxyCore, backend.url, mirror.url);
   const gwNoLog = await spawn('gateway-no-log', proxyCore, backend.url, mirror.url);
+  const gwRedis = await spawn('gateway-redis', proxyCore, backend.url, mirror.url);
   const path = '/hello-world';
   const all: Measurement[] = [
     { id: 'direct', label: 'backend directly', ...backend, url: backend.url + path },
@@ -168,6 +171,13 @@ try {
       label: 'gateway, plain, access log off',
       ...gwNoLog,
       url: `${gwNoLog.url}/plain${path}`,
+    },
+    { id: 'limited', label: 'gateway, rate-limited (in process)', ...gw, url: `${gw.url}/limited${path}` },
+    {
+      id: 'limited-redis',
+      label: 'gateway, rate-limited (Redis)',
+      ...gwRedis,
+      url: `${gwRedis.url}/limited${path}`,
     },
   ];
   const measurements = only
@@ -243,6 +253,12 @@ try {
     note?: string,
   ): BenchTarget => benchTarget(name, value, '<=', bound, divides, value === null ? notRun : note);
   const plainRps = figure('plain', (r) => r.rps);
+  /** The median of each round's CPU-per-request ratio of two measurements, minus 1. */
+  const costOver = (id: string, base: string) => {
+    const a = runs.get(id);
+    const b = runs.get(base);
+    return a && b ? round2(median(a.map((r, i) => r.cpuUs / b[i]!.cpuUs)) - 1) : null;
+  };
   const shadowedRps = figure('shadowed', (r) => r.rps);
   const targets: BenchTarget[] = [
     target(
@@ -276,7 +292,19 @@ try {
       '1 − (gateway /shadowed req/s / gateway /plain req/s), same process, same run',
       'req/s assumes free cores; on a shared machine the CPU ratios above are the steadier figures',
     ),
+    target(
+      'rate limit cost, in-process counters: CPU per request, limited vs plain route',
+      costOver('limited', 'plain'),
+      0.05,
+      'gateway /limited CPU µs per request / gateway /plain CPU µs per request − 1, same process, per round',
+    ),
   ];
+  const redisCost = costOver('limited-redis', 'plain');
+  if (redisCost !== null) {
+    console.log(
+      `rate limit with Redis counters: CPU per request ${redisCost >= 0 ? '+' : ''}${(redisCost * 100).toFixed(0)}% over the plain route (a round trip per request; no target)`,
+    );
+  }
   console.log('\ntargets');
   for (const t of targets) {
     console.log(

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
  * The gateway roles serve one table with a route of each kind, so one process gives every
  * figure: `/plain/*` (one backend, no shadow, no fallback: the fast path), `/fallback/*` (a
  * fallback backend, never used while the primary answers) and `/shadowed/*` (every GET
- * mirrored to a second backend process and compared).
+ * mirrored to a second backend process and compared), `/limited/*` (a rate limit no load reaches:
+ * every request counted, in the process, or in Redis for the `gateway-redis` role).
  */
 const [role, target, shadowTarget] = process.argv.slice(2);
 let gateway: import('../src/index.ts').GatewayHandle | undefined;
@@ -36,6 +37,10 @@ routes:
     path: /shadowed/*
     backend: legacy
     shadow: { backend: mirror }
+  - id: limited
+    path: /limited/*
+    backend: legacy
+    limits: [{ name: bench, requests: 1000000000, window: 1m }]
 `;
 
 async function start(): Promise<number> {
@@ -89,7 +94,8 @@ async function start(): Promise<number> {
       return (app.server.address() as AddressInfo).port;
     }
     case 'gateway':
-    case 'gateway-no-log': {
+    case 'gateway-no-log':
+    case 'gateway-redis': {
       const { mkdtemp, writeFile } = await import('node:fs/promises');
       const { tmpdir } = await import('node:os');
       const { join } = await import('node:path');
@@ -105,7 +111,14 @@ async function start(): Promise<number> {
         adminPort: 0,
         host: '127.0.0.1',
         logger: createLogger('info'),
-        accessLog: role === 'gateway',
+        accessLog: role !== 'gateway-no-log',
+        // rate-limit counters in Redis (REDIS_URL, default the local one), under a prefix of this run
+        ...(role === 'gateway-redis'
+          ? {
+              redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+              redisPrefix: `pilot-bench:${process.pid}:`,
+            }
+          : {}),
         healthChecks: true,
         writeBack: false,
         watch: false,
