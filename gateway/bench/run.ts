@@ -252,6 +252,13 @@ try {
     divides: string,
     note?: string,
   ): BenchTarget => benchTarget(name, value, '<=', bound, divides, value === null ? notRun : note);
+  /** Rows whose process was not saturated: their CPU per request is inflated (idle wake-ups). */
+  const unsaturated = rows.filter((r) => r.id !== 'direct' && r.cores < 0.8).map((r) => r.id);
+  if (unsaturated.length > 0) {
+    console.log(
+      `\nnot saturated (< 0.8 cores, the machine was busy): ${unsaturated.join(', ')}; their CPU per request is inflated, so ratios involving them lean that way`,
+    );
+  }
   const plainRps = figure('plain', (r) => r.rps);
   /** The median of each round's CPU-per-request ratio of two measurements, minus 1. */
   const costOver = (id: string, base: string) => {
@@ -336,6 +343,8 @@ try {
       path,
       pinned,
       ...(pinned ? { proxyCore, generatorCore: otherCore } : {}),
+      /** Measurements whose process ran below 0.8 cores: their CPU per request is inflated. */
+      unsaturated,
       mirrors: s ?? null,
     },
     results: rows,
