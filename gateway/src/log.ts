@@ -60,3 +60,20 @@ export function createLogger(level = 'info', options: { sync?: boolean } = {}): 
     options.sync ? pino.destination({ dest: 1, sync: true }) : stdoutDestination(),
   );
 }
+
+/**
+ * Resolves once every buffered line is written (or after `timeoutMs`, so that a stuck standard
+ * output cannot hold a shutdown forever). Await it before process.exit: the exit-time flush
+ * pino registers writes synchronously while an asynchronous write may still be under way, so
+ * lines can come out of order there (none are lost).
+ */
+export function flushLogs(logger: Logger, timeoutMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

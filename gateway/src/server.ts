@@ -4,7 +4,7 @@ import { initTelemetry } from '@pilot/telemetry';
 import { startClusterHub } from './control/cluster.ts';
 import { readEnv } from './env.ts';
 import { createGateway } from './index.ts';
-import { createLogger } from './log.ts';
+import { createLogger, flushLogs } from './log.ts';
 
 /**
  * The only file that reads the environment, listens and handles signals:
@@ -43,9 +43,9 @@ if (workers > 1 && cluster.isPrimary) {
     incoming: 'continue',
     serverSpans: false,
     logger: logger.child({ component: 'telemetry' }),
-  }).catch((error: Error) => {
+  }).catch(async (error: Error) => {
     logger.fatal(error.message);
-    logger.flush();
+    await flushLogs(logger);
     process.exit(1);
   });
   const handle = await createGateway({
@@ -68,9 +68,9 @@ if (workers > 1 && cluster.isPrimary) {
     sighup: true,
     watch: true,
     cluster: cluster.isWorker,
-  }).catch((error: Error) => {
+  }).catch(async (error: Error) => {
     logger.fatal(error.message);
-    logger.flush();
+    await flushLogs(logger);
     process.exit(1);
   });
   await handle.listen();
@@ -82,7 +82,7 @@ if (workers > 1 && cluster.isPrimary) {
     await handle.close();
     await telemetry.shutdown();
     logger.info('bye');
-    logger.flush();
+    await flushLogs(logger);
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
