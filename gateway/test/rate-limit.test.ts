@@ -183,12 +183,18 @@ async function make(
 
 describe.each(stores)('rate limits counted %s', (_name, store) => {
   it('admits `requests` per client and window, then answers 429 in the envelope with Retry-After, RateLimit and RateLimit-Policy', async () => {
-    const h = await make(store, { a: [{ name: 'burst', requests: 3, window: '60s' }] });
+    const h = await make(store, { a: [{ name: 'burst', requests: 4, window: '60s' }] });
     const seen: Array<{ r: number; t: number }> = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       const ok = await get(`${h.url}/a`);
       expect(ok.status).toBe(200);
-      expect(ok.headers['ratelimit-policy']).toBe('"burst";q=3;w=60');
+      if (i === 0) {
+        // far from the quota: nothing to pace, no fields
+        expect(ok.headers.ratelimit).toBeUndefined();
+        continue;
+      }
+      // from half the quota on, every answer says what is left
+      expect(ok.headers['ratelimit-policy']).toBe('"burst";q=4;w=60');
       seen.push(items(ok.headers.ratelimit).burst!);
     }
     expect(seen.map((s) => s.r)).toEqual([2, 1, 0]);
@@ -205,11 +211,11 @@ describe.each(stores)('rate limits counted %s', (_name, store) => {
     expect(body).toEqual({
       error: { status: 429, code: 'RATE_LIMITED', message: expect.stringContaining('"burst"') },
     });
-    expect(body.error.message).toContain('3 requests per 60 s');
+    expect(body.error.message).toContain('4 requests per 60 s');
     const retryAfter = Number(refused.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(refused.headers['ratelimit-policy']).toBe('"burst";q=3;w=60');
+    expect(refused.headers['ratelimit-policy']).toBe('"burst";q=4;w=60');
     expect(items(refused.headers.ratelimit).burst).toEqual({ r: 0, t: retryAfter });
     // it stays refused (a key over its quota may be refused from memory: same answer)
     expect(await statuses(`${h.url}/a`, 3)).toEqual([429, 429, 429]);
@@ -301,11 +307,12 @@ describe.each(stores)('rate limits counted %s', (_name, store) => {
     const wrong = { 'x-answer': '401' };
     // successes are never counted
     expect(await statuses(url, 6, '127.0.0.15', ok)).toEqual([200, 200, 200, 200, 200, 200]);
-    const first = await get(url, '127.0.0.15', wrong);
-    expect(first.status).toBe(401);
-    expect(first.headers['ratelimit-policy']).toBe('"login-failures";q=3;w=900');
-    expect(items(first.headers.ratelimit)['login-failures']!.r).toBe(3); // counted once answered
     expect(await statuses(url, 2, '127.0.0.15', wrong)).toEqual([401, 401]);
+    // counted once answered: two failures so far, one left
+    const third = await get(url, '127.0.0.15', wrong);
+    expect(third.status).toBe(401);
+    expect(third.headers['ratelimit-policy']).toBe('"login-failures";q=3;w=900');
+    expect(items(third.headers.ratelimit)['login-failures']!.r).toBe(1);
     // three failures: even the right password is refused now, and never reaches the backend
     const refused = await get(url, '127.0.0.15', ok);
     expect(refused.status).toBe(429);
@@ -345,6 +352,27 @@ describe.each(stores)('rate limits counted %s', (_name, store) => {
     expect(refused.status).toBe(429);
     expect(refused.headers.connection).not.toBe('close');
     expect((await call(`${h.url}/a`, { dispatcher: agent })).status).toBe(429);
+  });
+});
+
+describe('rate limits counted in the process', () => {
+  it('decide in the same tick: the request goes on before admit() returns (no promise per request)', () => {
+    const stage = new RateLimits({ logger: silent });
+    closers.push(() => stage.close());
+    const { table, compiled } = snapshot({ a: [{ requests: 2, window: '1m' }] }, {});
+    const req = { socket: { remoteAddress: '203.0.113.1' }, headers: {}, method: 'GET', url: '/a' };
+    const headers: Record<string, string> = {};
+    const res = { destroyed: false, setHeader: (k: string, v: string) => (headers[k] = v) };
+    let went = 0;
+    const admit = () =>
+      stage.admit(req as never, res as never, table, compiled.get('a')!, () => {
+        went++;
+      });
+    admit();
+    expect(went).toBe(1);
+    expect(headers.ratelimit).toBe('"address-60s";r=1;t=60');
+    admit();
+    expect(went).toBe(2);
   });
 });
 
