@@ -1,4 +1,14 @@
-import { context, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
+import {
+  context,
+  createTraceState,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exemplarLabels, incomingContext, injectHeaders } from '../src/index.ts';
 import { startTestTracing, type TestTracing } from '../src/testing.ts';
@@ -74,6 +84,47 @@ describe('outgoing headers', () => {
     const sc = span.spanContext();
     expect(headers.traceparent).toBe(`00-${sc.traceId}-${sc.spanId}-00`);
     expect(sc.traceFlags & TraceFlags.SAMPLED).toBe(0);
+  });
+
+  it('are what the W3C propagators write, for generated span contexts, trace states, baggage and suppression', () => {
+    tracing = startTestTracing();
+    const hex = (length: number) =>
+      fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: length, maxLength: length });
+    const key = fc.stringMatching(/^[a-z][a-z0-9_*/-]{0,8}$/);
+    const value = fc.stringMatching(/^[!-+--<>-~]{1,8}$/);
+    fc.assert(
+      fc.property(
+        hex(32),
+        hex(16),
+        fc.integer({ min: 0, max: 255 }),
+        fc.option(fc.uniqueArray(fc.tuple(key, value), { selector: ([k]) => k, maxLength: 4 })),
+        fc.option(fc.dictionary(key, value, { maxKeys: 3 })),
+        fc.boolean(),
+        fc.constantFrom(undefined, 'stale', 'other=1'),
+        (traceId, spanId, traceFlags, state, baggage, suppressed, staleState) => {
+          const traceState = state ? createTraceState(state.map(([k, v]) => `${k}=${v}`).join(',')) : undefined;
+          const span = trace.wrapSpanContext({ traceId, spanId, traceFlags, traceState });
+          let parent = ROOT_CONTEXT;
+          if (baggage) {
+            const entries = Object.fromEntries(Object.entries(baggage).map(([k, v]) => [k, { value: v }]));
+            parent = propagation.setBaggage(parent, propagation.createBaggage(entries));
+          }
+          if (suppressed) parent = suppressTracing(parent);
+          const given = () => ({
+            traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+            ...(staleState ? { tracestate: staleState } : {}),
+          });
+          const ours: Record<string, string | string[] | undefined> = given();
+          injectHeaders(span, ours, parent);
+          const theirs: Record<string, string | string[] | undefined> = given();
+          delete theirs.traceparent;
+          delete theirs.tracestate;
+          propagation.inject(trace.setSpan(parent, span), theirs);
+          expect(ours).toEqual(theirs);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('exemplar labels name sampled traces only', () => {
