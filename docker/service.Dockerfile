@@ -70,4 +70,5 @@ EXPOSE ${APP_PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.HEALTH_URL,{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-CMD ["node", "src/server.ts"]
+# the V8 flags of scripts/lib/node-flags.ts (why: there)
+CMD ["node", "--max-semi-space-size=16", "src/server.ts"]

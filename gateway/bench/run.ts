@@ -10,6 +10,7 @@ import {
   writeBenchReport,
 } from '@pilot/test-kit/bench';
 import autocannon from 'autocannon';
+import { SERVICE_NODE_FLAGS } from '../../scripts/lib/node-flags.ts';
 
 /**
  * `pnpm bench`: what the gateway costs per request next to two bare proxies, in one run.
@@ -49,7 +50,11 @@ const otherCore = cores[1];
 const pinned = cores.length >= 2 && pinToCores(process.pid, String(otherCore));
 
 function spawn(role: string, core: number | undefined, ...targets: string[]) {
-  const child = fork(serversFile, [role, ...targets], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(serversFile, [role, ...targets], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    // every participant with the flags the services ship with
+    execArgv: [...process.execArgv, ...SERVICE_NODE_FLAGS],
+  });
   children.push(child);
   if (pinned && core !== undefined && child.pid) pinToCores(child.pid, String(core));
   return new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {

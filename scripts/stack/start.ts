@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startDemoUpstreams } from '../demo-upstreams.ts';
+import { SERVICE_NODE_FLAGS } from '../lib/node-flags.ts';
 import { freePort, portAnswers } from '../lib/ports.ts';
 import { formatDuration, heartbeat } from '../lib/progress.ts';
 import { formatLine, prefixed } from './log-format.ts';
@@ -221,7 +222,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         name: 'legacy' as const,
         dir: 'apps/legacy',
         command: process.execPath,
-        args: ['src/server.ts'],
+        args: [...SERVICE_NODE_FLAGS, 'src/server.ts'],
         env: { LEGACY_PORT: String(ports.legacy) },
         readyUrl: `${urls.legacy}/health`,
         readyTimeoutMs: 60_000,
@@ -230,7 +231,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         name: 'modern' as const,
         dir: 'apps/modern',
         command: process.execPath,
-        args: ['src/server.ts'],
+        args: [...SERVICE_NODE_FLAGS, 'src/server.ts'],
         env: { MODERN_PORT: String(ports.modern) },
         readyUrl: `${urls.modern}/health`,
         readyTimeoutMs: 60_000,
@@ -239,7 +240,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         name: 'gateway' as const,
         dir: 'gateway',
         command: process.execPath,
-        args: ['src/server.ts'],
+        args: [...SERVICE_NODE_FLAGS, 'src/server.ts'],
         env: { GATEWAY_PORT: String(ports.gateway), GATEWAY_ADMIN_PORT: String(ports.gatewayAdmin) },
         readyUrl: `${urls.gatewayAdmin}/healthz`,
         readyTimeoutMs: 60_000,

@@ -43,6 +43,7 @@ import {
 } from '@pilot/test-kit/bench';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -68,6 +69,8 @@ function startChild<T>(script: string, args: string[], env: Record<string, strin
     const child = fork(script, args, {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, ...env },
+      // every participant with the flags the services ship with
+      execArgv: [...process.execArgv, ...SERVICE_NODE_FLAGS],
     });
     children.push(child);
     child.once('error', reject);

@@ -94,14 +94,21 @@ export interface Booted {
   stop(): Promise<void>;
 }
 
-/** Starts `node src/server.ts` (the image's CMD) in `cwd` and waits until `healthUrl` answers 2xx. */
+/**
+ * Starts `node --max-semi-space-size=16 src/server.ts` (the image's CMD) in `cwd` and waits until
+ * `healthUrl` answers 2xx.
+ */
 export async function bootAndProbe(
   cwd: string,
   env: Record<string, string>,
   healthUrl: string,
   timeoutMs = 60_000,
 ): Promise<Booted> {
-  const child = spawn(process.execPath, ['src/server.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', 'src/server.ts'], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -11,6 +11,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exemplarLabels, incomingContext, injectHeaders } from '../src/index.ts';
+import { extractContext } from '../src/propagation.ts';
 import { startTestTracing, type TestTracing } from '../src/testing.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -73,6 +74,63 @@ describe('incoming trace context', () => {
   });
 });
 
+describe('extracting', () => {
+  it('finds what the W3C propagators find, for generated and mangled traceparents, with or without tracestate and baggage', () => {
+    tracing = startTestTracing();
+    const hexChar = fc.constantFrom(...'0123456789abcdef');
+    const hex = (length: number) => fc.string({ unit: hexChar, minLength: length, maxLength: length });
+    const canonical = fc
+      .tuple(
+        fc.constantFrom('00', '01', 'ff', '0A'),
+        fc.oneof(hex(32), fc.constant('0'.repeat(32))),
+        fc.oneof(hex(16), fc.constant('0'.repeat(16))),
+        hex(2),
+        fc.constantFrom('', '-extra', ' '),
+      )
+      .map(([version, traceId, spanId, flags, tail]) => `${version}-${traceId}-${spanId}-${flags}${tail}`);
+    // one character replaced, dropped or upper-cased anywhere
+    const mangled = fc
+      .tuple(canonical, fc.nat(), fc.constantFrom('drop', 'upper', 'replace'), fc.string({ maxLength: 1 }))
+      .map(([value, at, how, char]) => {
+        const i = at % value.length;
+        if (how === 'drop') return value.slice(0, i) + value.slice(i + 1);
+        if (how === 'upper') return value.slice(0, i) + value[i]!.toUpperCase() + value.slice(i + 1);
+        return value.slice(0, i) + char + value.slice(i + 1);
+      });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          canonical,
+          canonical.map((value) => value.toUpperCase()),
+          mangled,
+          fc.string({ maxLength: 60 }),
+        ),
+        fc.option(fc.constantFrom('vendor=abc', 'a=1,b=2', '')),
+        fc.option(fc.constantFrom('user=alice', 'k=v;meta')),
+        (traceparent, tracestate, baggage) => {
+          const headers: Record<string, string> = { traceparent };
+          if (tracestate !== null) headers.tracestate = tracestate;
+          if (baggage !== null) headers.baggage = baggage;
+          const ours = extractContext(headers);
+          const theirs = propagation.extract(ROOT_CONTEXT, headers);
+          expect(trace.getSpanContext(ours)).toEqual(trace.getSpanContext(theirs));
+          const entries = (ctx: typeof ours) =>
+            propagation
+              .getBaggage(ctx)
+              ?.getAllEntries()
+              .map(([k, e]) => [k, e.value, e.metadata?.toString()]);
+          expect(entries(ours)).toEqual(entries(theirs));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads nothing with tracing off', () => {
+    expect(extractContext({ traceparent: `00-${TRACE}-${CALLER}-01` })).toBe(ROOT_CONTEXT);
+  });
+});
+
 describe('outgoing headers', () => {
   it('replace the caller’s traceparent with the span’s own, sampled flag included', () => {
     tracing = startTestTracing({
@@ -102,7 +160,9 @@ describe('outgoing headers', () => {
         fc.boolean(),
         fc.constantFrom(undefined, 'stale', 'other=1'),
         (traceId, spanId, traceFlags, state, baggage, suppressed, staleState) => {
-          const traceState = state ? createTraceState(state.map(([k, v]) => `${k}=${v}`).join(',')) : undefined;
+          const traceState = state
+            ? createTraceState(state.map(([k, v]) => `${k}=${v}`).join(','))
+            : undefined;
           const span = trace.wrapSpanContext({ traceId, spanId, traceFlags, traceState });
           let parent = ROOT_CONTEXT;
           if (baggage) {
