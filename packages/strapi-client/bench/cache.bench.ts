@@ -181,7 +181,7 @@ try {
     console.log(
       `L2 hit latency (${label}, cold L1): ${percentiles(latencies)}; ` +
         `${l2Hits}/${n} L2 hits, ${fake.apiCalls - callsBefore} Strapi calls, ` +
-        `${((after - before - 1) / n).toFixed(2)} Redis commands per L2 hit`,
+        `${((after - before - 1) / n).toFixed(2)} Redis commands per L2 hit (the read script and the two it runs, one round trip)`,
     );
     probe.disconnect();
     await Promise.all([a.close(), b.close()]);
