@@ -420,9 +420,17 @@ async function main() {
       const calls = (await fake.stats()).calls;
       const want = TIER_EVENT[p.tier!];
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      const other = total - (counts[want] ?? 0);
+      // Two requests for one key while its L2 read is in flight: the second joins the first
+      // (coalesced), as it should; a stray few of those still measure the tier, more would not.
+      const joined = p.tier === 'l2' ? (counts.coalesced ?? 0) : 0;
+      const other = total - (counts[want] ?? 0) - joined;
       // requests still in flight when autocannon stops are answered but not counted by it
-      if (other > 0 || total < r.requests.total || total > r.requests.total + connections)
+      if (
+        other > 0 ||
+        joined > total / 100 ||
+        total < r.requests.total ||
+        total > r.requests.total + connections
+      )
         throw new Error(`${p.label}: cache events ${JSON.stringify(counts)} for ${r.requests.total} answers`);
       checkUpstream(p, calls, r.requests.total);
       verified[p.id] = { ...counts, strapiCalls: calls, answered: r.requests.total };

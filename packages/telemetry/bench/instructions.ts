@@ -1,0 +1,228 @@
+/**
+ * What tracing costs, in instructions per request, counted by valgrind's callgrind: the same
+ * subjects as run.ts (bench/subject.ts), each started under callgrind with instrumentation off,
+ * warmed, then counted over a fixed number of requests. Instruction counts do not move with a
+ * neighbour's load the way CPU seconds do on a shared 2-core machine (the same run twice agreed
+ * within ~0.2 %), so this is the figure to trust for a few per cent; run.ts's CPU ratios say the
+ * same thing with wide ranges.
+ *
+ * The count is split by where the instructions went: the program's own work (JIT code and the
+ * builtins and runtime it calls), garbage collection and the JIT compilers. A major GC or a late
+ * compilation landing in the counted window shows up in its column instead of blurring the
+ * per-request work.
+ *
+ *   node bench/instructions.ts                  # gateway and modern, off / on 1 % / on 100 %
+ *   BENCH_REQUESTS=6000 BENCH_WARM=15000 BENCH_ONLY=modern BENCH_MODES=off,on:0.01 node bench/instructions.ts
+ *
+ * Needs valgrind (Debian's package) and callgrind_annotate; a run takes a minute per subject
+ * and mode. Not part of `./pilot bench` (that would double its time); its results go to
+ * bench-results/pilot-telemetry-instructions.json.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
+import autocannon from 'autocannon';
+import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6000);
+const WARM = Number(process.env.BENCH_WARM ?? 15_000);
+const MODES = process.env.BENCH_MODES?.split(',') ?? ['off', 'on:0.01', 'on:1'];
+const subjectFile = fileURLToPath(new URL('./subject.ts', import.meta.url));
+// nothing listens there: at 1 % the batch processor tries now and then and gives up quietly
+const SINK = 'http://127.0.0.1:9/v1/traces';
+
+const GC =
+  /Scaveng|Marking|Sweep|MarkCompact|Evacuat|heap::base|IterateObjectCache|SizeFromMap|FreeList|RememberedSet|Promoted|Ephemeron|ClearNonLive|ClearWeak|StringTableCleaner/;
+const COMPILER = /compiler::|maglev::|turboshaft|Compile|Parser|Scanner|baseline::/;
+
+interface Counted {
+  subject: string;
+  mode: string;
+  requests: number;
+  errors: number;
+  /** Instructions per request: all, and by where they went. */
+  total: number;
+  program: number;
+  gc: number;
+  compiler: number;
+}
+
+function start(args: string[], underCallgrind?: string): Promise<{ child: ChildProcess; port: number }> {
+  const node = [process.execPath, ...SERVICE_NODE_FLAGS, subjectFile, ...args];
+  const child = underCallgrind
+    ? spawn(
+        'valgrind',
+        [
+          '--tool=callgrind',
+          // V8 writes machine code at run time
+          '--smc-check=all-non-file',
+          '--instr-atstart=no',
+          `--callgrind-out-file=${underCallgrind}`,
+          ...node,
+        ],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      )
+    : spawn(node[0]!, node.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += String(chunk);
+      const match = /ready (\d+)/.exec(out);
+      if (match) resolve({ child, port: Number(match[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0]} ${args[1] ?? ''} exited with ${code}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+}
+
+const hex = (n: number) =>
+  Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+
+/** Sums callgrind_annotate's per-function counts of `file` into program / gc / compiler. */
+function split(file: string): { total: number; gc: number; compiler: number } {
+  const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  let total = 0;
+  let gc = 0;
+  let compiler = 0;
+  for (const line of out.split('\n')) {
+    const match = /^\s*([\d,]+) \([ \d.%]+\)\s+(.*)$/.exec(line);
+    if (!match) continue;
+    const count = Number(match[1]!.replaceAll(',', ''));
+    const name = match[2]!;
+    if (name.includes('PROGRAM TOTALS')) total = count;
+    else if (GC.test(name)) gc += count;
+    else if (COMPILER.test(name)) compiler += count;
+  }
+  return { total, gc, compiler };
+}
+
+async function count(subject: string, mode: string, dir: string, backendUrl: string): Promise<Counted> {
+  const out = join(dir, `${subject}.${mode.replace(':', '-')}`);
+  const { child, port } = await start([subject, mode, subject === 'gateway' ? backendUrl : '', SINK], out);
+  try {
+    const url = `http://127.0.0.1:${port}/articles/${subject === 'gateway' ? 'hello-world' : 'alpha'}`;
+    // behind the gateway, modern gets the gateway's decision (the share the mode samples)
+    const ratio = mode === 'off' ? 0 : Number(mode.split(':')[1]);
+    const requests: autocannon.Request[] | undefined =
+      subject === 'modern'
+        ? [
+            {
+              setupRequest: (req) => ({
+                ...req,
+                headers: {
+                  ...req.headers,
+                  traceparent: `00-${hex(32)}-${hex(16)}-${Math.random() < ratio ? '01' : '00'}`,
+                },
+              }),
+            },
+          ]
+        : undefined;
+    await autocannon({ url, connections: 8, amount: WARM, ...(requests ? { requests } : {}) });
+    execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
+    const result = await autocannon({
+      url,
+      connections: 8,
+      amount: REQUESTS,
+      ...(requests ? { requests } : {}),
+    });
+    execFileSync('callgrind_control', ['--instr=off', String(child.pid)], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
+    const n = result.requests.total;
+    // the dump is one file per dump (`<out>.1`), written before callgrind_control returns
+    const dumps = readdirSync(dir).filter((f) => f.startsWith(`${subject}.${mode.replace(':', '-')}.`));
+    const sum = { total: 0, gc: 0, compiler: 0 };
+    for (const f of dumps) {
+      const s = split(join(dir, f));
+      sum.total += s.total;
+      sum.gc += s.gc;
+      sum.compiler += s.compiler;
+    }
+    const per = (x: number) => Math.round(x / n);
+    return {
+      subject,
+      mode,
+      requests: n,
+      errors: result.errors + result.non2xx,
+      total: per(sum.total),
+      program: per(sum.total - sum.gc - sum.compiler),
+      gc: per(sum.gc),
+      compiler: per(sum.compiler),
+    };
+  } finally {
+    await stop(child);
+  }
+}
+
+async function main(): Promise<void> {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  } catch {
+    console.error('valgrind is not installed (apt-get install valgrind): nothing counted');
+    process.exitCode = 1;
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pilot-callgrind-'));
+  const backend = await start(['backend']);
+  const subjects = ['gateway', 'modern'].filter(
+    (s) => !process.env.BENCH_ONLY || s === process.env.BENCH_ONLY,
+  );
+  const counted: Counted[] = [];
+  try {
+    for (const subject of subjects) {
+      for (const mode of MODES) {
+        const started = Date.now();
+        const c = await count(subject, mode, dir, `http://127.0.0.1:${backend.port}`);
+        counted.push(c);
+        console.log(
+          `${subject.padEnd(8)} ${mode.padEnd(8)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${c.errors ? `, ${c.errors} errors` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
+        );
+      }
+    }
+  } finally {
+    await stop(backend.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const of = (subject: string, mode: string) => counted.find((c) => c.subject === subject && c.mode === mode);
+  const targets = subjects.flatMap((subject) => {
+    const off = of(subject, 'off');
+    const on = of(subject, 'on:0.01');
+    if (!off || !on) return [];
+    return [
+      benchTarget(
+        `${subject}: tracing on at 1 % sampling, extra instructions per request (the program's own)`,
+        Math.round((on.program / off.program - 1) * 1000) / 10,
+        '<=',
+        5,
+        `percent: ${subject}'s instructions per request on at 1 % / off, GC and JIT compilers left out, minus 1`,
+      ),
+    ];
+  });
+  const file = writeBenchReport({
+    package: '@pilot/telemetry-instructions',
+    setup: {
+      requests: REQUESTS,
+      warm: WARM,
+      tool: 'valgrind --tool=callgrind',
+      nodeFlags: SERVICE_NODE_FLAGS,
+    },
+    results: counted.map((c) => ({ name: `${c.subject} ${c.mode}`, ...c })),
+    targets,
+  });
+  console.table(counted);
+  for (const t of targets)
+    console.log(`${t.met ? 'met ' : 'MISS'} ${t.name}: ${t.value} (${t.comparison} ${t.target})`);
+  console.log(`written to ${file}`);
+}
+
+await main();
