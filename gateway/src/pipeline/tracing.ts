@@ -6,7 +6,6 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
-  startServerSpan,
   trace,
   traceIdOf,
   tracingIncoming,
@@ -70,7 +69,7 @@ export function traceRequest(
   const q = path.indexOf('?');
   // no attributes before the sampling decision: the SDK checks every attribute of a span it
   // then drops, and an unsampled request should cost little more than its ids
-  const span = startServerSpan(tracer, `${method} ${route.id}`, parent, links);
+  const span = tracer.startSpan(`${method} ${route.id}`, { kind: SpanKind.SERVER, links }, parent);
   injectHeaders(span, req.headers, parent);
   if (span.isRecording()) {
     span.setAttributes({

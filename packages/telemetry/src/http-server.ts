@@ -1,9 +1,16 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type Context, type Span, SpanStatusCode, TraceFlags, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import type { TracingConfig } from './config.ts';
 import { incomingContext } from './propagation.ts';
-import { startServerSpan } from './server-span.ts';
 
 /**
  * Server spans for the apps' HTTP servers, from Node's `http.server.request.start` diagnostics
@@ -98,7 +105,7 @@ export function instrumentHttpServers(options: HttpServerInstrumentation): () =>
       }
     }
     // attributes only once sampled: the SDK checks every attribute of a span it then drops
-    const span = startServerSpan(tracer, method, parent, links);
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER, links }, parent);
     request[SPAN] = span;
     const ctx = trace.setSpan(parent, span);
     enter(ctx);

@@ -16,7 +16,6 @@ export {
 export { context, type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 export { exemplarLabels, traceIdOf } from './exemplars.ts';
 export { noteRoute } from './http-server.ts';
-export { startServerSpan } from './server-span.ts';
 export { renderMetrics, wantsOpenMetrics } from './metrics.ts';
 export { type HeaderCarrier, type Incoming, incomingContext, injectHeaders } from './propagation.ts';
 export { isTracing, tracingIncoming } from './state.ts';

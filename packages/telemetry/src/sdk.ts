@@ -20,7 +20,6 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
-  RandomIdGenerator,
   type Sampler,
   SamplingDecision,
   type SamplingResult,
@@ -32,7 +31,6 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TracingConfig } from './config.ts';
 import { instrumentHttpServers } from './http-server.ts';
-import { type EarlyDecision, type PrimedIds, setEarlyDecision } from './server-span.ts';
 
 /**
  * The SDK, loaded only when tracing is on (index.ts imports this module dynamically): with
@@ -133,37 +131,6 @@ function baseSampler(config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming
   }
 }
 
-/** The SDK's random ids, except a trace id decided before the SDK was asked (server-span.ts). */
-function primedIds(): PrimedIds {
-  const random = new RandomIdGenerator();
-  let next: string | undefined;
-  return {
-    generateTraceId() {
-      if (next === undefined) return random.generateTraceId();
-      const id = next;
-      next = undefined;
-      return id;
-    },
-    generateSpanId: () => random.generateSpanId(),
-    prime(traceId) {
-      next = traceId;
-    },
-  };
-}
-
-/** When a server span's "not sampled" can be decided before the SDK is asked (server-span.ts). */
-function earlyDecision(
-  config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming'>,
-  ids: PrimedIds,
-): EarlyDecision | undefined {
-  if (config.sampler !== 'traceidratio' && config.sampler !== 'parentbased_traceidratio') return undefined;
-  return {
-    sampler: new TraceIdRatioBasedSampler(config.ratio),
-    ignoresCallerFlag: config.sampler === 'traceidratio' || config.incoming === 'continue',
-    ids,
-  };
-}
-
 function diagLogger(logger: NonNullable<SdkOptions['logger']>): DiagLogger {
   const noop = () => {};
   return {
@@ -208,14 +175,11 @@ export function startSdk(options: SdkOptions): Sdk {
       exporter: options.exporter ?? new OTLPTraceExporter(),
       ...config.batch,
     });
-  const ids = primedIds();
   const provider = new TracerProvider({
     resource,
     sampler: buildSampler(config),
-    idGenerator: ids,
     spanProcessors: [processor],
   });
-  setEarlyDecision(earlyDecision(config, ids));
   const contextManager = new AsyncLocalStorageContextManager();
   contextManager.enable();
   context.setGlobalContextManager(contextManager);
@@ -263,7 +227,6 @@ export function startSdk(options: SdkOptions): Sdk {
     shutdown() {
       down ??= (async () => {
         stopServers();
-        setEarlyDecision(undefined);
         undici.disable();
         unpatchRedis();
         await provider.shutdown().catch(() => {});
