@@ -4,7 +4,7 @@ import { type AdminRouter, RawReply } from '../types.ts';
 import { type CacheScrape, scrapeCache } from './cache.ts';
 
 /**
- * The migration control page (issue 10), mounted on the admin server:
+ * The migration control page, mounted on the admin server:
  *
  * - `GET /admin/ui` (and `/ui`, `/admin/ui/`): the page; `GET /admin/ui/static/<file>` its
  *   script and stylesheet. These are public like /healthz: they carry no data. Everything the
