@@ -247,15 +247,17 @@ describe('the Node runner (open model)', () => {
 
 describe('kinds in the Node runner', () => {
   it('capacity: steps up until the SLO breaks, runs one step more, stops, and reports capacity and knee', async () => {
-    // A server that slows down for good a little into the 80 it/s step: the steps of 10, 20 and
-    // 40 it/s (1 s each: 70 requests) and the first 5 of the next are answered at once, then every
-    // answer takes 2 s. Counting requests instead of timing them, and a p99 limit (1 s) far from
-    // both, keep the test exact on a busy machine; the 5 spare requests keep one request more
-    // in an early step (a CI run under full load once had one) from breaking the 40 it/s step.
+    // A server that slows down for good after its 140th request: the steps of 10, 20 and 40 it/s
+    // (2 s each: 140 requests) are answered at once, from the 80 it/s step on every answer takes
+    // 3 s. Counting requests instead of timing them keeps the test exact on a busy machine. A
+    // step is judged once its answers are in or the p99 limit (1.5 s) has passed: the limit is
+    // far from both answer times, so a CI machine under full load that holds the 40 it/s step's
+    // last answers for a second does not break that step (it did with 1 s steps and a 1 s
+    // limit), and shorter than a step, so the breach at 80 is known before the step after 160.
     let served = 0;
     const server = await startTestServer(async (_req, res) => {
       served += 1;
-      if (served > 75) await new Promise((resolve) => setTimeout(resolve, 2000));
+      if (served > 140) await new Promise((resolve) => setTimeout(resolve, 3000));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
     });
@@ -269,14 +271,14 @@ describe('kinds in the Node runner', () => {
         startRate: 10,
         factor: 2,
         steps: 6,
-        stepDuration: '1s',
-        maxVUs: 400,
+        stepDuration: '2s',
+        maxVUs: 1000,
         overshoot: 1,
         generatorLagMs: 5000,
       },
-      thresholds: { p95Ms: 1000, p99Ms: 1000, errorRate: 0.01 },
+      thresholds: { p95Ms: 1500, p99Ms: 1500, errorRate: 0.01 },
     });
-    const catalogue = catalogueWith(scenario, '4s');
+    const catalogue = catalogueWith(scenario, '5s');
     const run = await runScenario({
       catalogue,
       scenario,
@@ -285,15 +287,18 @@ describe('kinds in the Node runner', () => {
       mode: 'full',
     });
     expect(run.kind).toBe('capacity');
+    // the verdict first: when it fails, its diff says which step broke and why
+    expect(run.capacity).toMatchObject({ capacityAtSlo: 40, limitedBy: 'slo', breach: { rate: 80 } });
     // 10, 20, 40 hold; 80 breaks; one more step (160) draws the curve past it; 320 never runs
     expect(run.phases!.map((p) => p.rate)).toEqual([10, 20, 40, 80, 160]);
-    expect(run.capacity).toMatchObject({ capacityAtSlo: 40, limitedBy: 'slo', breach: { rate: 80 } });
-    expect(run.capacity!.breach!.reasons.join()).toMatch(/p99 2\.\d\d s > 1\.00 s/);
+    expect(run.capacity!.breach!.reasons.join()).toMatch(/p99 3\.\d\d s > 1\.50 s/);
     expect(run.capacity!.curve.map((c) => c.ok)).toEqual([true, true, true, false, false]);
-    expect(run.iterations.offered).toBe(10 + 20 + 40 + 80 + 160);
-    expect(run.phases!.map((p) => p.offered)).toEqual([10, 20, 40, 80, 160]);
+    expect(run.iterations.offered).toBe(2 * (10 + 20 + 40 + 80 + 160));
+    expect(run.phases!.map((p) => p.offered)).toEqual([20, 40, 80, 160, 320]);
     // offered vs achieved per second: offered by scheduled start, achieved by completion
-    expect(run.timeline.slice(0, 5).map((t) => t.offered)).toEqual([10, 20, 40, 80, 160]);
+    expect(run.timeline.slice(0, 10).map((t) => t.offered)).toEqual([
+      10, 10, 20, 20, 40, 40, 80, 80, 160, 160,
+    ]);
     expect(run.timeline.reduce((sum, t) => sum + t.completed, 0)).toBe(run.iterations.completed);
     expect(run.cost?.generator?.cpuCores).toBeGreaterThan(0);
   }, 60_000);
