@@ -14,12 +14,25 @@
  *   node bench/instructions.ts                  # gateway and modern, off / on 1 % / on 100 %
  *   BENCH_REQUESTS=6000 BENCH_WARM=15000 BENCH_ONLY=modern BENCH_MODES=off,on:0.01 node bench/instructions.ts
  *
+ * Spans go to an OTLP sink in this process. The batch processor exports when a batch is full
+ * (512 spans), as a loaded service's does, not every 5 s: under callgrind the subject runs ~25×
+ * slower, and a timer would put 25× the exports per request into the count. At 1 % the counted
+ * window holds fewer spans than a batch, so its count is the request path without the export;
+ * at 100 % exports are in it (one per 512 spans).
+ *
+ * A warm-up of 30,000 requests lets the sampled 1 %'s own code reach its optimised tiers (with
+ * 15,000 its compilation was still in the counted window).
+ *
+ * BENCH_KEEP=1 keeps the callgrind files (their folder is printed) for callgrind_annotate.
+ *
  * Needs valgrind (Debian's package) and callgrind_annotate; a run takes a minute per subject
  * and mode. Not part of `./pilot bench` (that would double its time); its results go to
  * bench-results/pilot-telemetry-instructions.json.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,15 +42,13 @@ import autocannon from 'autocannon';
 import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6000);
-const WARM = Number(process.env.BENCH_WARM ?? 15_000);
+const WARM = Number(process.env.BENCH_WARM ?? 30_000);
 const MODES = process.env.BENCH_MODES?.split(',') ?? ['off', 'on:0.01', 'on:1'];
 const subjectFile = fileURLToPath(new URL('./subject.ts', import.meta.url));
-// nothing listens there: at 1 % the batch processor tries now and then and gives up quietly
-const SINK = 'http://127.0.0.1:9/v1/traces';
 
 const GC =
   /Scaveng|Marking|Sweep|MarkCompact|Evacuat|heap::base|IterateObjectCache|SizeFromMap|FreeList|RememberedSet|Promoted|Ephemeron|ClearNonLive|ClearWeak|StringTableCleaner/;
-const COMPILER = /compiler::|maglev::|turboshaft|Compile|Parser|Scanner|baseline::/;
+const COMPILER = /compiler::|maglev::|turboshaft|Compile|Parser|Scanner|baseline::|JSHeapBroker|IdentityMap/;
 
 interface Counted {
   subject: string;
@@ -51,8 +62,26 @@ interface Counted {
   compiler: number;
 }
 
+/** An OTLP/HTTP endpoint that reads and drops what it gets. */
+async function startSink(): Promise<{ url: string; close(): void }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
+    close: () => server.close(),
+  };
+}
+
 function start(args: string[], underCallgrind?: string): Promise<{ child: ChildProcess; port: number }> {
   const node = [process.execPath, ...SERVICE_NODE_FLAGS, subjectFile, ...args];
+  // exports when a batch is full (see above), never on the timer
+  const env = { ...process.env, OTEL_BSP_SCHEDULE_DELAY: '600000' };
   const child = underCallgrind
     ? spawn(
         'valgrind',
@@ -64,9 +93,9 @@ function start(args: string[], underCallgrind?: string): Promise<{ child: ChildP
           `--callgrind-out-file=${underCallgrind}`,
           ...node,
         ],
-        { stdio: ['ignore', 'pipe', 'ignore'] },
+        { stdio: ['ignore', 'pipe', 'ignore'], env },
       )
-    : spawn(node[0]!, node.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    : spawn(node[0]!, node.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -107,9 +136,15 @@ function split(file: string): { total: number; gc: number; compiler: number } {
   return { total, gc, compiler };
 }
 
-async function count(subject: string, mode: string, dir: string, backendUrl: string): Promise<Counted> {
+async function count(
+  subject: string,
+  mode: string,
+  dir: string,
+  backendUrl: string,
+  sinkUrl: string,
+): Promise<Counted> {
   const out = join(dir, `${subject}.${mode.replace(':', '-')}`);
-  const { child, port } = await start([subject, mode, subject === 'gateway' ? backendUrl : '', SINK], out);
+  const { child, port } = await start([subject, mode, subject === 'gateway' ? backendUrl : '', sinkUrl], out);
   try {
     const url = `http://127.0.0.1:${port}/articles/${subject === 'gateway' ? 'hello-world' : 'alpha'}`;
     // behind the gateway, modern gets the gateway's decision (the share the mode samples)
@@ -174,6 +209,7 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'pilot-callgrind-'));
   const backend = await start(['backend']);
+  const sink = await startSink();
   const subjects = ['gateway', 'modern'].filter(
     (s) => !process.env.BENCH_ONLY || s === process.env.BENCH_ONLY,
   );
@@ -182,7 +218,7 @@ async function main(): Promise<void> {
     for (const subject of subjects) {
       for (const mode of MODES) {
         const started = Date.now();
-        const c = await count(subject, mode, dir, `http://127.0.0.1:${backend.port}`);
+        const c = await count(subject, mode, dir, `http://127.0.0.1:${backend.port}`, sink.url);
         counted.push(c);
         console.log(
           `${subject.padEnd(8)} ${mode.padEnd(8)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${c.errors ? `, ${c.errors} errors` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
@@ -191,7 +227,9 @@ async function main(): Promise<void> {
     }
   } finally {
     await stop(backend.child);
-    rmSync(dir, { recursive: true, force: true });
+    sink.close();
+    if (process.env.BENCH_KEEP) console.log(`callgrind files kept in ${dir} (callgrind_annotate <file>)`);
+    else rmSync(dir, { recursive: true, force: true });
   }
   const of = (subject: string, mode: string) => counted.find((c) => c.subject === subject && c.mode === mode);
   const targets = subjects.flatMap((subject) => {

@@ -35,6 +35,7 @@ import { offPathCost } from './off-path.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const CONNECTIONS = 16;
 /** Each is measured beside `off` (see measurePair). */
 const MODES = (process.env.BENCH_MODES?.split(',') ?? ['on:0.01', 'on:1', 'auto:1']) as readonly string[];
@@ -157,7 +158,7 @@ async function measurePair(
     const run = async (running: Running, m: string, seconds: number) =>
       load(`http://127.0.0.1:${running.port}${path}`, seconds, sampledOf(m));
     // warm both: JIT, keep-alive sockets, the cache
-    await Promise.all([run(off, 'off', 1), run(on, mode, 1)]);
+    await Promise.all([run(off, 'off', WARMUP_SECONDS), run(on, mode, WARMUP_SECONDS)]);
     const before = [procCpuSeconds(off.child.pid!), procCpuSeconds(on.child.pid!)];
     const [a, b] = await Promise.all([run(off, 'off', SECONDS), run(on, mode, SECONDS)]);
     const after = [procCpuSeconds(off.child.pid!), procCpuSeconds(on.child.pid!)];

@@ -28,6 +28,8 @@ async function tracing(service: string, serverSpans: boolean): Promise<void> {
         OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
         OTEL_TRACES_SAMPLER_ARG: ratio,
         TRACING_INCOMING: service === 'gateway' ? 'continue' : 'trust',
+        // the batch processor's settings, where a bench sets them (instructions.ts does)
+        ...Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('OTEL_BSP_'))),
       },
       { service },
     ),

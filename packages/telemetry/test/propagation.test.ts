@@ -126,6 +126,22 @@ describe('extracting', () => {
     );
   });
 
+  it('gives a context that acts like the propagator’s: other keys, values set on it, the span deleted', () => {
+    tracing = startTestTracing();
+    const key = Symbol.for('test key');
+    const headers = { traceparent: `00-${TRACE}-${CALLER}-01` };
+    for (const ctx of [extractContext(headers), propagation.extract(ROOT_CONTEXT, headers)]) {
+      expect(ctx.getValue(key)).toBeUndefined();
+      const set = ctx.setValue(key, 'v');
+      expect(set.getValue(key)).toBe('v');
+      expect(trace.getSpanContext(set)?.spanId).toBe(CALLER);
+      expect(ctx.getValue(key)).toBeUndefined(); // contexts are immutable
+      expect(trace.getSpan(trace.deleteSpan(ctx))).toBeUndefined();
+      expect(trace.getSpan(ctx.deleteValue(key))?.spanContext().traceId).toBe(TRACE);
+      expect(context.with(ctx, () => trace.getActiveSpan()?.spanContext().traceFlags)).toBe(TraceFlags.SAMPLED);
+    }
+  });
+
   it('reads nothing with tracing off', () => {
     expect(extractContext({ traceparent: `00-${TRACE}-${CALLER}-01` })).toBe(ROOT_CONTEXT);
   });
