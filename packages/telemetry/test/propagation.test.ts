@@ -138,7 +138,9 @@ describe('extracting', () => {
       expect(ctx.getValue(key)).toBeUndefined(); // contexts are immutable
       expect(trace.getSpan(trace.deleteSpan(ctx))).toBeUndefined();
       expect(trace.getSpan(ctx.deleteValue(key))?.spanContext().traceId).toBe(TRACE);
-      expect(context.with(ctx, () => trace.getActiveSpan()?.spanContext().traceFlags)).toBe(TraceFlags.SAMPLED);
+      expect(context.with(ctx, () => trace.getActiveSpan()?.spanContext().traceFlags)).toBe(
+        TraceFlags.SAMPLED,
+      );
     }
   });
 
