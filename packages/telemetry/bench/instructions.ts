@@ -30,8 +30,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
 import autocannon from 'autocannon';
 import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
+import { startSink } from './sink.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6000);
 const WARM = Number(process.env.BENCH_WARM ?? 30_000);
@@ -59,22 +58,6 @@ interface Counted {
   program: number;
   gc: number;
   compiler: number;
-}
-
-/** An OTLP/HTTP endpoint that reads and drops what it gets. */
-async function startSink(): Promise<{ url: string; close(): void }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
-    close: () => server.close(),
-  };
 }
 
 function start(args: string[], underCallgrind?: string): Promise<{ child: ChildProcess; port: number }> {

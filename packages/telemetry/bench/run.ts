@@ -19,8 +19,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   benchTarget,
@@ -32,6 +30,7 @@ import {
 import autocannon from 'autocannon';
 import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
 import { offPathCost } from './off-path.ts';
+import { startSink } from './sink.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -104,26 +103,6 @@ async function load(url: string, seconds: number, sampled?: number) {
           ],
         }),
   });
-}
-
-/** An OTLP/HTTP endpoint that reads and drops what it gets (the spans' sending is measured). */
-async function startSink(): Promise<{ url: string; close(): void; spans: () => number }> {
-  let bytes = 0;
-  const server = http.createServer((req, res) => {
-    req.on('data', (c: Buffer) => {
-      bytes += c.length;
-    });
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`,
-    close: () => server.close(),
-    spans: () => bytes,
-  };
 }
 
 interface Sample {
