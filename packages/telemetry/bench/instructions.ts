@@ -22,6 +22,10 @@
  * reach its optimised tiers and Node's HTTP code settle after connections first close (with
  * 15,000 over one set, recompilation was a tenth of the counted window).
  *
+ * BENCH_ATTRIBUTE=1 also prints each count's top functions, JIT code named by V8's perf map
+ * (`--perf-basic-prof`, bench/jit-names.ts): how the shape a property gave only sampled requests
+ * was found (a diff of two modes' lists points at the code that changed).
+ *
  * BENCH_KEEP=1 keeps the callgrind files (their folder is printed) for callgrind_annotate.
  *
  * Needs valgrind (Debian's package) and callgrind_annotate; a run takes a minute per subject
@@ -37,11 +41,14 @@ import { fileURLToPath } from 'node:url';
 import { benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
 import autocannon from 'autocannon';
 import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
+import { perfMapNames } from './jit-names.ts';
 import { startSink } from './sink.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6000);
 const WARM = Number(process.env.BENCH_WARM ?? 30_000);
 const MODES = process.env.BENCH_MODES?.split(',') ?? ['off', 'on:0.01', 'on:1'];
+/** BENCH_ATTRIBUTE=1: also print the functions that took the most instructions (JIT code named). */
+const ATTRIBUTE = process.env.BENCH_ATTRIBUTE === '1';
 const subjectFile = fileURLToPath(new URL('./subject.ts', import.meta.url));
 
 const GC =
@@ -61,7 +68,8 @@ interface Counted {
 }
 
 function start(args: string[], underCallgrind?: string): Promise<{ child: ChildProcess; port: number }> {
-  const node = [process.execPath, ...SERVICE_NODE_FLAGS, subjectFile, ...args];
+  const names = ATTRIBUTE && underCallgrind ? ['--perf-basic-prof'] : [];
+  const node = [process.execPath, ...SERVICE_NODE_FLAGS, ...names, subjectFile, ...args];
   const child = underCallgrind
     ? spawn(
         'valgrind',
@@ -95,8 +103,15 @@ async function stop(child: ChildProcess): Promise<void> {
 const hex = (n: number) =>
   Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
-/** Sums callgrind_annotate's per-function counts of `file` into program / gc / compiler. */
-function split(file: string): { total: number; gc: number; compiler: number } {
+/**
+ * Sums callgrind_annotate's per-function counts of `file` into program / gc / compiler, and
+ * keeps each function's count (JIT code named through `nameOf`, when given) in `functions`.
+ */
+function split(
+  file: string,
+  functions: Map<string, number>,
+  nameOf?: (address: number) => string | undefined,
+): { total: number; gc: number; compiler: number } {
   const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], {
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
@@ -109,9 +124,17 @@ function split(file: string): { total: number; gc: number; compiler: number } {
     if (!match) continue;
     const count = Number(match[1]!.replaceAll(',', ''));
     const name = match[2]!;
-    if (name.includes('PROGRAM TOTALS')) total = count;
-    else if (GC.test(name)) gc += count;
+    if (name.includes('PROGRAM TOTALS')) {
+      total = count;
+      continue;
+    }
+    if (GC.test(name)) gc += count;
     else if (COMPILER.test(name)) compiler += count;
+    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(name);
+    const label = address
+      ? `JS ${nameOf?.(Number.parseInt(address[1]!, 16)) ?? 'code at an unknown address'}`
+      : name.replace(/ \[.*\]$/, '');
+    functions.set(label, (functions.get(label) ?? 0) + count);
   }
   return { total, gc, compiler };
 }
@@ -162,13 +185,20 @@ async function count(
     // the dump is one file per dump (`<out>.1`), written before callgrind_control returns
     const dumps = readdirSync(dir).filter((f) => f.startsWith(`${subject}.${mode.replace(':', '-')}.`));
     const sum = { total: 0, gc: 0, compiler: 0 };
+    const functions = new Map<string, number>();
+    const nameOf = ATTRIBUTE ? perfMapNames(child.pid!) : undefined;
     for (const f of dumps) {
-      const s = split(join(dir, f));
+      const s = split(join(dir, f), functions, nameOf);
       sum.total += s.total;
       sum.gc += s.gc;
       sum.compiler += s.compiler;
     }
     const per = (x: number) => Math.round(x / n);
+    if (ATTRIBUTE) {
+      console.log(`${subject} ${mode}: instructions per request by function (self)`);
+      const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, 25);
+      for (const [name, c] of top) console.log(`  ${String(per(c)).padStart(7)}  ${name.slice(0, 150)}`);
+    }
     return {
       subject,
       mode,
