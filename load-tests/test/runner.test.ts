@@ -247,17 +247,18 @@ describe('the Node runner (open model)', () => {
 
 describe('kinds in the Node runner', () => {
   it('capacity: steps up until the SLO breaks, runs one step more, stops, and reports capacity and knee', async () => {
-    // A server that slows down for good after its 140th request: the steps of 10, 20 and 40 it/s
-    // (2 s each: 140 requests) are answered at once, from the 80 it/s step on every answer takes
-    // 3 s. Counting requests instead of timing them keeps the test exact on a busy machine. A
-    // step is judged once its answers are in or the p99 limit (1.5 s) has passed: the limit is
+    // A server that slows down for good after its 210th request: the steps of 10, 20 and 40 it/s
+    // (3 s each: 210 requests) are answered at once, from the 80 it/s step on every answer takes
+    // 6 s. Counting requests instead of timing them keeps the test exact on a busy machine. A
+    // step is judged once its answers are in or the p99 limit (2.5 s) has passed: the limit is
     // far from both answer times, so a CI machine under full load that holds the 40 it/s step's
-    // last answers for a second does not break that step (it did with 1 s steps and a 1 s
-    // limit), and shorter than a step, so the breach at 80 is known before the step after 160.
+    // answers (latency counts from each request's scheduled start) does not break that step (it
+    // did with 2 s steps and a 1.5 s limit), and shorter than a step, so the breach at 80 is
+    // known before the step after 160.
     let served = 0;
     const server = await startTestServer(async (_req, res) => {
       served += 1;
-      if (served > 140) await new Promise((resolve) => setTimeout(resolve, 3000));
+      if (served > 210) await new Promise((resolve) => setTimeout(resolve, 6000));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
     });
@@ -271,12 +272,12 @@ describe('kinds in the Node runner', () => {
         startRate: 10,
         factor: 2,
         steps: 6,
-        stepDuration: '2s',
+        stepDuration: '3s',
         maxVUs: 1000,
         overshoot: 1,
         generatorLagMs: 5000,
       },
-      thresholds: { p95Ms: 1500, p99Ms: 1500, errorRate: 0.01 },
+      thresholds: { p95Ms: 2500, p99Ms: 2500, errorRate: 0.01 },
     });
     const catalogue = catalogueWith(scenario, '5s');
     const run = await runScenario({
@@ -291,13 +292,13 @@ describe('kinds in the Node runner', () => {
     expect(run.capacity).toMatchObject({ capacityAtSlo: 40, limitedBy: 'slo', breach: { rate: 80 } });
     // 10, 20, 40 hold; 80 breaks; one more step (160) draws the curve past it; 320 never runs
     expect(run.phases!.map((p) => p.rate)).toEqual([10, 20, 40, 80, 160]);
-    expect(run.capacity!.breach!.reasons.join()).toMatch(/p99 3\.\d\d s > 1\.50 s/);
+    expect(run.capacity!.breach!.reasons.join()).toMatch(/p99 \d+\.\d\d s > 2\.50 s/);
     expect(run.capacity!.curve.map((c) => c.ok)).toEqual([true, true, true, false, false]);
-    expect(run.iterations.offered).toBe(2 * (10 + 20 + 40 + 80 + 160));
-    expect(run.phases!.map((p) => p.offered)).toEqual([20, 40, 80, 160, 320]);
+    expect(run.iterations.offered).toBe(3 * (10 + 20 + 40 + 80 + 160));
+    expect(run.phases!.map((p) => p.offered)).toEqual([30, 60, 120, 240, 480]);
     // offered vs achieved per second: offered by scheduled start, achieved by completion
     expect(run.timeline.slice(0, 10).map((t) => t.offered)).toEqual([
-      10, 10, 20, 20, 40, 40, 80, 80, 160, 160,
+      10, 10, 10, 20, 20, 20, 40, 40, 40, 80,
     ]);
     expect(run.timeline.reduce((sum, t) => sum + t.completed, 0)).toBe(run.iterations.completed);
     expect(run.cost?.generator?.cpuCores).toBeGreaterThan(0);
