@@ -123,7 +123,9 @@ export async function startApps(): Promise<Apps> {
 }
 
 export interface Answer {
+  /** When the request was sent, and when its answer was complete. */
   at: number;
+  doneAt: number;
   user: string;
   path: string;
   status: number;
@@ -169,6 +171,7 @@ export class Traffic {
               const body = await res.body.text();
               this.answers.push({
                 at,
+                doneAt: Date.now(),
                 user,
                 path,
                 status: res.statusCode,
@@ -178,6 +181,7 @@ export class Traffic {
             } catch (error) {
               this.answers.push({
                 at,
+                doneAt: Date.now(),
                 user,
                 path,
                 status: 0,
