@@ -249,7 +249,7 @@ describe('kinds in the Node runner', () => {
   it('capacity: steps up until the SLO breaks, runs one step more, stops, and reports capacity and knee', async () => {
     // A server that slows down for good after its 210th request: the steps of 10, 20 and 40 it/s
     // (3 s each: 210 requests) are answered at once, from the 80 it/s step on every answer takes
-    // 6 s. Counting requests instead of timing them keeps the test exact on a busy machine. A
+    // 4 s. Counting requests instead of timing them keeps the test exact on a busy machine. A
     // step is judged once its answers are in or the p99 limit (2.5 s) has passed: the limit is
     // far from both answer times, so a CI machine under full load that holds the 40 it/s step's
     // answers (latency counts from each request's scheduled start) does not break that step (it
@@ -258,7 +258,7 @@ describe('kinds in the Node runner', () => {
     let served = 0;
     const server = await startTestServer(async (_req, res) => {
       served += 1;
-      if (served > 210) await new Promise((resolve) => setTimeout(resolve, 6000));
+      if (served > 210) await new Promise((resolve) => setTimeout(resolve, 4000));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
     });
@@ -289,7 +289,10 @@ describe('kinds in the Node runner', () => {
     });
     expect(run.kind).toBe('capacity');
     // the verdict first: when it fails, its diff says which step broke and why
-    expect(run.capacity).toMatchObject({ capacityAtSlo: 40, limitedBy: 'slo', breach: { rate: 80 } });
+    expect(run.capacity).toMatchObject({ capacityAtSlo: 40, breach: { rate: 80 } });
+    // the SLO broke at 80; on a CI machine under full load the generator's own check (start lag,
+    // event loop) may fire in that step too, and the verdict then says so instead of 'slo'
+    expect(['slo', 'generator']).toContain(run.capacity!.limitedBy);
     // 10, 20, 40 hold; 80 breaks; one more step (160) draws the curve past it; 320 never runs
     expect(run.phases!.map((p) => p.rate)).toEqual([10, 20, 40, 80, 160]);
     expect(run.capacity!.breach!.reasons.join()).toMatch(/p99 \d+\.\d\d s > 2\.50 s/);
