@@ -300,9 +300,7 @@ describe('kinds in the Node runner', () => {
     expect(run.iterations.offered).toBe(3 * (10 + 20 + 40 + 80 + 160));
     expect(run.phases!.map((p) => p.offered)).toEqual([30, 60, 120, 240, 480]);
     // offered vs achieved per second: offered by scheduled start, achieved by completion
-    expect(run.timeline.slice(0, 10).map((t) => t.offered)).toEqual([
-      10, 10, 10, 20, 20, 20, 40, 40, 40, 80,
-    ]);
+    expect(run.timeline.slice(0, 10).map((t) => t.offered)).toEqual([10, 10, 10, 20, 20, 20, 40, 40, 40, 80]);
     expect(run.timeline.reduce((sum, t) => sum + t.completed, 0)).toBe(run.iterations.completed);
     expect(run.cost?.generator?.cpuCores).toBeGreaterThan(0);
   }, 60_000);
