@@ -7,7 +7,9 @@ import { type RestartPolicy, restartDelay, SupervisedService } from '../stack/su
 
 /**
  * A tiny HTTP service: counts its runs in RUN_FILE and follows PLAN, one entry per run
- * (the last repeats): exit with `code` after `afterMs`, or stay up when the entry is null.
+ * (the last repeats): exit with `code` after `afterMs`, or stay up when the entry is null. A run
+ * meant to be seen ready first lives 1.5 s: the supervisor polls readiness every 250 ms, and on a
+ * loaded CI machine a 300 ms life ended before a poll saw it.
  * With GRANDCHILD set it also starts a long-lived child process and records its pid.
  */
 const SERVICE = `
@@ -90,7 +92,7 @@ describe('SupervisedService (real child processes)', () => {
   }
 
   it('restarts a service that dies, says so, and it answers again', async () => {
-    const { service, port, runs } = await make([{ afterMs: 300, code: 3 }, null], FAST);
+    const { service, port, runs } = await make([{ afterMs: 1500, code: 3 }, null], FAST);
     await service.start();
     await until(() => notes.some((n) => n.startsWith('ready again')));
     expect(notes).toContain('service svc exited with code 3, restarting in 20ms');
@@ -122,7 +124,7 @@ describe('SupervisedService (real child processes)', () => {
   });
 
   it('with restarts off, a service that dies stays down and the log says so', async () => {
-    const { service, runs } = await make([{ afterMs: 300, code: 2 }], null);
+    const { service, runs } = await make([{ afterMs: 1500, code: 2 }], null);
     await service.start();
     await until(() => notes.some((n) => n.includes('not restarting')));
     await new Promise((resolve) => setTimeout(resolve, 200));
