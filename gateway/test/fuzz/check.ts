@@ -122,7 +122,10 @@ export function parseAnswers(data: Buffer, firstIsHead: boolean): Parsed[] | str
       headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
     }
     let start = headEnd + 4;
-    const noBody = (out.length === 0 && firstIsHead) || status < 200 || status === 204 || status === 304;
+    // the first request's final answer has no body when it was a HEAD; interim 1xx answers
+    // (100 Continue to an Expect) come before it
+    const answersHead = firstIsHead && status >= 200 && !out.some((a) => a.status >= 200);
+    const noBody = answersHead || status < 200 || status === 204 || status === 304;
     if (noBody) {
       out.push({ status, body: Buffer.alloc(0), stream: false });
       at = start;
@@ -202,10 +205,11 @@ export function sendRaw(base: string, c: RawCase): Promise<Verdict> {
       const withBody = parseAnswers(data, false);
       const answers = asHead !== null && typeof asHead !== 'string' ? asHead : withBody;
       if (typeof answers === 'string') return done(answers);
-      const headless = answers === asHead;
-      for (const [i, a] of answers.entries()) {
+      // the HEAD's own answer (its first final one, after any 100 Continue) has no body to check
+      const headAnswer = answers === asHead ? answers.find((a) => a.status >= 200) : undefined;
+      for (const a of answers) {
         if (a.status < 400) continue;
-        if (i === 0 && headless) continue;
+        if (a === headAnswer) continue;
         const problem = envelopeProblem(a.status, a.body.toString('utf8'));
         if (problem) return done(problem);
       }
