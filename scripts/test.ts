@@ -1,6 +1,8 @@
 // `pnpm test` / `./pilot test`: sets up what the tests need (a Redis, Chromium), lints the whole
 // tree, typechecks and tests the root scripts, then every package through turbo (cached when
-// nothing changed), and closes with per-package counts that tell the truth about the run.
+// nothing changed), then the browser tests on their own (a real Chromium sharing two cores with
+// ten vitest workers timed out), and closes with per-package counts that tell the truth about
+// the run.
 // Exits non-zero when anything failed; the summary then says what.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { chromiumForTests } from './setup/chromium.ts';
 import { canInstallSystemPackages, SetupError } from './setup/commands.ts';
 import { redisForTests, type TestRedis } from './setup/redis.ts';
 import {
+  BROWSER_RESULTS_FILE,
   type PackageRow,
   packageRow,
   RESULTS_FILE,
@@ -28,7 +31,7 @@ let current: ChildProcess | null = null;
 let redis: TestRedis | null = null;
 let interrupted: NodeJS.Signals | null = null;
 
-function workspacePackages(): Array<{ name: string; dir: string }> {
+function workspacePackages(): Array<{ name: string; dir: string; browser: boolean }> {
   const dirs: string[] = [];
   for (const group of ['apps', 'packages']) {
     const base = join(root, group);
@@ -39,7 +42,11 @@ function workspacePackages(): Array<{ name: string; dir: string }> {
     .filter((dir) => existsSync(join(root, dir, 'package.json')))
     .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) }))
     .filter(({ pkg }) => Boolean(pkg.scripts?.test))
-    .map(({ dir, pkg }) => ({ name: pkg.name as string, dir }));
+    .map(({ dir, pkg }) => ({
+      name: pkg.name as string,
+      dir,
+      browser: Boolean(pkg.scripts['test:browser']),
+    }));
 }
 
 function run(label: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -102,8 +109,10 @@ async function main(): Promise<number> {
 
   const packages = workspacePackages();
   // Results are read only from this run: whatever an earlier run left goes first.
-  for (const dir of [...packages.map((p) => p.dir), 'scripts'])
+  for (const dir of [...packages.map((p) => p.dir), 'scripts']) {
     rmSync(join(root, dir, RESULTS_FILE), { force: true });
+    rmSync(join(root, dir, BROWSER_RESULTS_FILE), { force: true });
+  }
 
   const lint = await run('lint', 'pnpm', ['exec', 'biome', 'lint', '.'], env);
   const tsc = await run('typecheck scripts', 'pnpm', ['exec', 'tsc', '-p', 'tsconfig.json'], env);
@@ -116,8 +125,17 @@ async function main(): Promise<number> {
     env,
   );
   if (interrupted) return 130;
-
   const tasks = readTurboSummary(root, turboStarted);
+  const browserStarted = Date.now();
+  const browserRun = await run(
+    'browser tests, alone',
+    'pnpm',
+    ['exec', 'turbo', 'run', 'test:browser', '--continue', '--summarize', ...turboArgs],
+    env,
+  );
+  if (interrupted) return 130;
+  const browserTasks = readTurboSummary(root, browserStarted);
+
   const rows: PackageRow[] = [
     packageRow('scripts (root)', readResults(join(root, 'scripts', RESULTS_FILE), runStarted)),
   ];
@@ -126,6 +144,12 @@ async function main(): Promise<number> {
     // With --filter, packages outside it are not part of this run.
     if (tasks && !task) continue;
     rows.push(packageRow(name, readResults(join(root, dir, RESULTS_FILE), runStarted), task));
+  }
+  for (const { name, dir, browser } of packages) {
+    const task = browserTasks?.get(`${name}#test:browser`);
+    if (!browser || (browserTasks && !task)) continue;
+    const results = readResults(join(root, dir, BROWSER_RESULTS_FILE), browserStarted);
+    rows.push(packageRow(`${name} (browser)`, results, task));
   }
 
   const problems: string[] = [];
@@ -136,8 +160,11 @@ async function main(): Promise<number> {
     .map(([id]) => id.replace(/#typecheck$/, ''));
   if (typecheckFailed.length > 0) problems.push(`typecheck of ${typecheckFailed.join(', ')}`);
   if (!tasks) problems.push('turbo left no run summary (it failed before running the tasks?)');
+  if (!browserTasks) problems.push('turbo left no summary of the browser tests');
   const sum = totals(rows);
   if (turbo !== 0 && problems.length === 0 && sum.failed === 0) problems.push(`turbo exited with ${turbo}`);
+  if (browserRun !== 0 && problems.length === 0 && sum.failed === 0)
+    problems.push(`turbo (browser tests) exited with ${browserRun}`);
 
   console.log(`\n${renderTable(rows)}`);
   const failures = rows.flatMap((r) => r.failures);
@@ -151,7 +178,8 @@ async function main(): Promise<number> {
     console.log(`\nSkipped on purpose (${skipped.length}; not counted as passed):`);
     for (const line of skipped.slice(0, 20)) console.log(`  - ${line}`);
   }
-  const ok = problems.length === 0 && sum.failed === 0 && lint === 0 && tsc === 0 && turbo === 0;
+  const ok =
+    problems.length === 0 && sum.failed === 0 && lint === 0 && tsc === 0 && turbo === 0 && browserRun === 0;
   console.log(
     `\n${sum.passed} passed, ${sum.failed} failed${sum.skipped ? `, ${sum.skipped} skipped` : ''}` +
       `${problems.length ? `; also failed: ${problems.join('; ')}` : ''} ` +

@@ -6,12 +6,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  BROWSER_RESULTS_FILE,
   type PilotTestResults,
   RESULTS_FILE,
   RESULTS_FORMAT,
 } from '../../packages/test-kit/src/results-reporter.ts';
 
-export { RESULTS_FILE };
+export { BROWSER_RESULTS_FILE, RESULTS_FILE };
 
 export type ReadResults = { results: PilotTestResults } | { problem: string };
 

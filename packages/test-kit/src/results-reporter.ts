@@ -4,6 +4,8 @@ import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from 'v
 
 /** Written next to each package's vitest config; the root `pnpm test` reads it. */
 export const RESULTS_FILE = 'test-results.json';
+/** The browser phase's results (`test:browser`), run on its own after every package's tests. */
+export const BROWSER_RESULTS_FILE = 'test-results.browser.json';
 export const RESULTS_FORMAT = 'pilot-test-results/1';
 
 export interface FileResult {
@@ -117,10 +119,15 @@ export class PilotResultsReporter implements Reporter {
   private root = process.cwd();
   private startedAt = new Date();
   private readonly outputDir: string | undefined;
+  private readonly file: string;
 
-  /** `outputDir`: where test-results.json goes; default the vitest root (the package). */
-  constructor(options: { outputDir?: string } = {}) {
+  /**
+   * `outputDir`: where the results go; default the vitest root (the package). `file`: their
+   * name, test-results.json unless this is another phase's run (the browser tests).
+   */
+  constructor(options: { outputDir?: string; file?: string } = {}) {
     this.outputDir = options.outputDir;
+    this.file = options.file ?? RESULTS_FILE;
   }
 
   onInit(vitest: Vitest): void {
@@ -134,6 +141,6 @@ export class PilotResultsReporter implements Reporter {
     reason: TestRunEndReason,
   ): void {
     const results = summarize(modules, unhandled, reason, this.startedAt);
-    writeFileSync(resolve(this.root, RESULTS_FILE), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(resolve(this.root, this.file), `${JSON.stringify(results, null, 2)}\n`);
   }
 }

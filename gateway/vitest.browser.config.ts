@@ -1,0 +1,3 @@
+import { pilotVitestConfig } from '@pilot/test-kit/vitest';
+
+export default pilotVitestConfig({}, { phase: 'browser' });
