@@ -4,7 +4,8 @@ import { pilotVitestConfig } from '@pilot/test-kit/vitest';
 // k6 modules do not exist in Node: test/k6-script.test.ts runs k6/run.js against stubs.
 const stub = (name: string) => fileURLToPath(new URL(`./test/k6-stubs/${name}.ts`, import.meta.url));
 
-export default pilotVitestConfig({
+/** Shared with vitest.browser.config.ts. */
+export const k6Stubs = {
   resolve: {
     alias: [
       { find: /^k6$/, replacement: stub('k6') },
@@ -15,4 +16,6 @@ export default pilotVitestConfig({
       { find: /^k6\/execution$/, replacement: stub('execution') },
     ],
   },
-});
+};
+
+export default pilotVitestConfig(k6Stubs);

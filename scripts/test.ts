@@ -31,7 +31,16 @@ let current: ChildProcess | null = null;
 let redis: TestRedis | null = null;
 let interrupted: NodeJS.Signals | null = null;
 
-function workspacePackages(): Array<{ name: string; dir: string; browser: boolean }> {
+interface WorkspacePackage {
+  name: string;
+  dir: string;
+  /** Runs its Chromium tests in the browser phase (`test:browser`). */
+  browser: boolean;
+  /** Holds *.browser.test.ts files, which its plain `test` leaves out. */
+  hasBrowserTests: boolean;
+}
+
+function workspacePackages(): WorkspacePackage[] {
   const dirs: string[] = [];
   for (const group of ['apps', 'packages']) {
     const base = join(root, group);
@@ -46,7 +55,13 @@ function workspacePackages(): Array<{ name: string; dir: string; browser: boolea
       name: pkg.name as string,
       dir,
       browser: Boolean(pkg.scripts['test:browser']),
+      hasBrowserTests: hasBrowserTests(join(root, dir, 'test')),
     }));
+}
+
+function hasBrowserTests(dir: string): boolean {
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.browser.test.ts'));
 }
 
 function run(label: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -161,6 +176,9 @@ async function main(): Promise<number> {
   if (typecheckFailed.length > 0) problems.push(`typecheck of ${typecheckFailed.join(', ')}`);
   if (!tasks) problems.push('turbo left no run summary (it failed before running the tasks?)');
   if (!browserTasks) problems.push('turbo left no summary of the browser tests');
+  // its `test` leaves those files out: without `test:browser` they would never run
+  for (const p of packages.filter((p) => p.hasBrowserTests && !p.browser))
+    problems.push(`${p.name} has *.browser.test.ts files but no test:browser script`);
   const sum = totals(rows);
   if (turbo !== 0 && problems.length === 0 && sum.failed === 0) problems.push(`turbo exited with ${turbo}`);
   if (browserRun !== 0 && problems.length === 0 && sum.failed === 0)
