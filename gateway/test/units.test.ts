@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Outlier } from '../src/pipeline/outlier.ts';
 import { RouteBreaker } from '../src/pipeline/route-breaker.ts';
@@ -206,6 +207,51 @@ describe('upstream headers', () => {
       'x-forwarded-host': 'www.example',
       'x-request-id': 'id-1',
     });
+  });
+
+  it('drops exactly the hop-by-hop and untrusted forwarding headers, keeps every other one (generated)', () => {
+    const hop = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade'];
+    const more = ['proxy-authorization', 'proxy-authenticate', 'expect', 'http2-settings'];
+    const forwarding = ['forwarded', 'x-forwarded-port', 'x-real-ip', 'x-forwarded-host'];
+    const other = [
+      'host',
+      'accept',
+      'content-type',
+      'x-forwarded-proto',
+      'cookie',
+      'x-custom',
+      'authorization',
+    ];
+    const names = fc.constantFrom(...hop, ...more, ...forwarding, ...other);
+    fc.assert(
+      fc.property(
+        fc.dictionary(names, fc.stringMatching(/^[a-z0-9 ,.=-]{1,12}$/)),
+        fc.boolean(),
+        (given, trustProxy) => {
+          // a Connection value naming another header removes that one too: keep to the usual values here
+          if (given.connection !== undefined) given.connection = 'keep-alive';
+          const r = req(given);
+          prepareUpstreamHeaders(r, { requestId: 'id-g', trustProxy });
+          for (const name of [...hop, ...more]) expect(r.headers[name], name).toBeUndefined();
+          for (const name of other.filter((n) => n !== 'x-forwarded-proto'))
+            expect(r.headers[name], name).toBe(given[name]);
+          expect(r.headers['x-request-id']).toBe('id-g');
+          if (trustProxy) {
+            for (const name of forwarding) {
+              if (name === 'x-forwarded-host') continue;
+              expect(r.headers[name], name).toBe(given[name]);
+            }
+            expect(r.headers['x-forwarded-host']).toBe(given['x-forwarded-host'] || given.host);
+          } else {
+            for (const name of ['forwarded', 'x-forwarded-port', 'x-real-ip'])
+              expect(r.headers[name], name).toBeUndefined();
+            expect(r.headers['x-forwarded-host']).toBe(given.host);
+            expect(r.headers['x-forwarded-for']).toBe('10.1.2.3');
+            expect(r.headers['x-forwarded-proto']).toBe('http');
+          }
+        },
+      ),
+    );
   });
 
   it('never lets a Connection token remove the framing headers', () => {

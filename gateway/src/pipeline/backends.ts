@@ -161,7 +161,7 @@ export class Backend {
       port: this.port,
       method,
       path: target,
-      headers,
+      headers: headerList(headers),
       agent: stream ? this.streamAgent : this.agent,
     });
   }
@@ -417,4 +417,22 @@ export class BackendPool {
     clearInterval(this.timer);
     for (const backend of this.byName.values()) backend.destroy();
   }
+}
+
+/**
+ * The request's headers as the flat name/value list Node takes (the form of `rawHeaders`): Node
+ * then writes them as given, each still validated, instead of storing each one with setHeader
+ * (a lower-cased copy of the name in a dictionary-mode object, read back to write the head).
+ * The headers have been prepared (headers.ts): Host is the backend's, hop-by-hop ones are gone.
+ */
+function headerList(headers: OutgoingHttpHeaders): string[] {
+  const list: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') list.push(name, value);
+    else if (typeof value === 'number') list.push(name, String(value));
+    else for (const one of value) list.push(name, one); // a repeated header, as it came
+  }
+  return list;
 }

@@ -23,7 +23,7 @@
  * 15,000 over one set, recompilation was a tenth of the counted window).
  *
  * BENCH_ATTRIBUTE=1 also prints each count's top functions, JIT code named by V8's perf map
- * (`--perf-basic-prof`, bench/jit-names.ts): how the shape a property gave only sampled requests
+ * (`--perf-basic-prof`, test-kit's jit-names.ts): how the shape a property gave only sampled requests
  * was found (a diff of two modes' lists points at the code that changed).
  *
  * BENCH_KEEP=1 keeps the callgrind files (their folder is printed) for callgrind_annotate.
@@ -32,16 +32,16 @@
  * and mode. Not part of `./pilot bench` (that would double its time); its results go to
  * bench-results/pilot-telemetry-instructions.json.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
+import { callgrindArgs, countWindow, topFunctions, valgrindAvailable } from '@pilot/test-kit/callgrind';
 import autocannon from 'autocannon';
 import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
-import { perfMapNames } from './jit-names.ts';
 import { startSink } from './sink.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6000);
@@ -50,10 +50,6 @@ const MODES = process.env.BENCH_MODES?.split(',') ?? ['off', 'on:0.01', 'on:1'];
 /** BENCH_ATTRIBUTE=1: also print the functions that took the most instructions (JIT code named). */
 const ATTRIBUTE = process.env.BENCH_ATTRIBUTE === '1';
 const subjectFile = fileURLToPath(new URL('./subject.ts', import.meta.url));
-
-const GC =
-  /Scaveng|Marking|Sweep|MarkCompact|Evacuat|heap::base|IterateObjectCache|SizeFromMap|FreeList|RememberedSet|Promoted|Ephemeron|ClearNonLive|ClearWeak|StringTableCleaner/;
-const COMPILER = /compiler::|maglev::|turboshaft|Compile|Parser|Scanner|baseline::|JSHeapBroker|IdentityMap/;
 
 interface Counted {
   subject: string;
@@ -71,18 +67,7 @@ function start(args: string[], underCallgrind?: string): Promise<{ child: ChildP
   const names = ATTRIBUTE && underCallgrind ? ['--perf-basic-prof'] : [];
   const node = [process.execPath, ...SERVICE_NODE_FLAGS, ...names, subjectFile, ...args];
   const child = underCallgrind
-    ? spawn(
-        'valgrind',
-        [
-          '--tool=callgrind',
-          // V8 writes machine code at run time
-          '--smc-check=all-non-file',
-          '--instr-atstart=no',
-          `--callgrind-out-file=${underCallgrind}`,
-          ...node,
-        ],
-        { stdio: ['ignore', 'pipe', 'ignore'] },
-      )
+    ? spawn('valgrind', callgrindArgs(underCallgrind, node), { stdio: ['ignore', 'pipe', 'ignore'] })
     : spawn(node[0]!, node.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -102,42 +87,6 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const hex = (n: number) =>
   Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
-
-/**
- * Sums callgrind_annotate's per-function counts of `file` into program / gc / compiler, and
- * keeps each function's count (JIT code named through `nameOf`, when given) in `functions`.
- */
-function split(
-  file: string,
-  functions: Map<string, number>,
-  nameOf?: (address: number) => string | undefined,
-): { total: number; gc: number; compiler: number } {
-  const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  let total = 0;
-  let gc = 0;
-  let compiler = 0;
-  for (const line of out.split('\n')) {
-    const match = /^\s*([\d,]+) \([ \d.%]+\)\s+(.*)$/.exec(line);
-    if (!match) continue;
-    const count = Number(match[1]!.replaceAll(',', ''));
-    const name = match[2]!;
-    if (name.includes('PROGRAM TOTALS')) {
-      total = count;
-      continue;
-    }
-    if (GC.test(name)) gc += count;
-    else if (COMPILER.test(name)) compiler += count;
-    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(name);
-    const label = address
-      ? `JS ${nameOf?.(Number.parseInt(address[1]!, 16)) ?? 'code at an unknown address'}`
-      : name.replace(/ \[.*\]$/, '');
-    functions.set(label, (functions.get(label) ?? 0) + count);
-  }
-  return { total, gc, compiler };
-}
 
 async function count(
   subject: string,
@@ -172,52 +121,36 @@ async function count(
     for (const amount of [WARM / 2, WARM / 2]) {
       await autocannon({ url, connections: 8, amount, ...(requests ? { requests } : {}) });
     }
-    execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
-    const result = await autocannon({
-      url,
-      connections: 8,
-      amount: REQUESTS,
-      ...(requests ? { requests } : {}),
-    });
-    execFileSync('callgrind_control', ['--instr=off', String(child.pid)], { stdio: 'ignore' });
-    execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
-    const n = result.requests.total;
-    // the dump is one file per dump (`<out>.1`), written before callgrind_control returns
-    const dumps = readdirSync(dir).filter((f) => f.startsWith(`${subject}.${mode.replace(':', '-')}.`));
-    const sum = { total: 0, gc: 0, compiler: 0 };
     const functions = new Map<string, number>();
-    const nameOf = ATTRIBUTE ? perfMapNames(child.pid!) : undefined;
-    for (const f of dumps) {
-      const s = split(join(dir, f), functions, nameOf);
-      sum.total += s.total;
-      sum.gc += s.gc;
-      sum.compiler += s.compiler;
-    }
-    const per = (x: number) => Math.round(x / n);
+    let errors = 0;
+    const counted = await countWindow(
+      child.pid!,
+      dir,
+      `${subject}.${mode.replace(':', '-')}`,
+      async () => {
+        const result = await autocannon({
+          url,
+          connections: 8,
+          amount: REQUESTS,
+          ...(requests ? { requests } : {}),
+        });
+        errors = result.errors + result.non2xx;
+        return result.requests.total;
+      },
+      ATTRIBUTE ? { functions, named: true } : undefined,
+    );
     if (ATTRIBUTE) {
       console.log(`${subject} ${mode}: instructions per request by function (self)`);
-      const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, 25);
-      for (const [name, c] of top) console.log(`  ${String(per(c)).padStart(7)}  ${name.slice(0, 150)}`);
+      for (const line of topFunctions(functions, counted.requests)) console.log(line);
     }
-    return {
-      subject,
-      mode,
-      requests: n,
-      errors: result.errors + result.non2xx,
-      total: per(sum.total),
-      program: per(sum.total - sum.gc - sum.compiler),
-      gc: per(sum.gc),
-      compiler: per(sum.compiler),
-    };
+    return { subject, mode, errors, ...counted };
   } finally {
     await stop(child);
   }
 }
 
 async function main(): Promise<void> {
-  try {
-    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
-  } catch {
+  if (!valgrindAvailable()) {
     console.error('valgrind is not installed (apt-get install valgrind): nothing counted');
     process.exitCode = 1;
     return;

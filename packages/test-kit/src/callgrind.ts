@@ -1,0 +1,131 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { perfMapNames } from './jit-names.ts';
+
+export { perfMapNames };
+
+/**
+ * Instructions per request, counted by valgrind's callgrind: the figure that does not move with
+ * a neighbour's load the way CPU seconds do on a shared 2-core machine (the same run twice
+ * agreed within ~0.2 %). It counts user space only: system calls are not in it, so compare
+ * processes that make the same ones (strace -c says which), and read it beside CPU time.
+ *
+ * A process runs under callgrind with instrumentation off (`callgrindArgs`), is warmed, then
+ * `countWindow` switches counting on around a fixed amount of work and sums the dump, split by
+ * where the instructions went: the program's own work (JIT code and the builtins and runtime it
+ * calls), garbage collection and the JIT compilers.
+ */
+
+const GC =
+  /Scaveng|Marking|Sweep|MarkCompact|Evacuat|heap::base|IterateObjectCache|SizeFromMap|FreeList|RememberedSet|Promoted|Ephemeron|ClearNonLive|ClearWeak|StringTableCleaner/;
+const COMPILER = /compiler::|maglev::|turboshaft|Compile|Parser|Scanner|baseline::|JSHeapBroker|IdentityMap/;
+
+export interface InstructionSplit {
+  total: number;
+  gc: number;
+  compiler: number;
+}
+
+/** Whether valgrind can be run here. */
+export function valgrindAvailable(): boolean {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** valgrind's arguments to run `command` (node and its arguments) with counting off until asked. */
+export function callgrindArgs(outFile: string, command: readonly string[]): string[] {
+  return [
+    '--tool=callgrind',
+    // V8 writes machine code at run time
+    '--smc-check=all-non-file',
+    '--instr-atstart=no',
+    `--callgrind-out-file=${outFile}`,
+    ...command,
+  ];
+}
+
+/**
+ * Sums callgrind_annotate's per-function counts of `file` into total / gc / compiler, and adds
+ * each function's count (JIT code named through `nameOf`, when given) to `functions`.
+ */
+export function splitCallgrind(
+  file: string,
+  functions?: Map<string, number>,
+  nameOf?: (address: number) => string | undefined,
+): InstructionSplit {
+  const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const sum: InstructionSplit = { total: 0, gc: 0, compiler: 0 };
+  for (const line of out.split('\n')) {
+    const match = /^\s*([\d,]+) \([ \d.%]+\)\s+(.*)$/.exec(line);
+    if (!match) continue;
+    const count = Number(match[1]!.replaceAll(',', ''));
+    const name = match[2]!;
+    if (name.includes('PROGRAM TOTALS')) {
+      sum.total = count;
+      continue;
+    }
+    if (GC.test(name)) sum.gc += count;
+    else if (COMPILER.test(name)) sum.compiler += count;
+    if (!functions) continue;
+    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(name);
+    const label = address
+      ? `JS ${nameOf?.(Number.parseInt(address[1]!, 16)) ?? 'code at an unknown address'}`
+      : name.replace(/ \[.*\]$/, '');
+    functions.set(label, (functions.get(label) ?? 0) + count);
+  }
+  return sum;
+}
+
+/**
+ * Counts the instructions process `pid` (started with `callgrindArgs(join(dir, prefix), …)`)
+ * spends while `work` runs; `work` resolves to how many requests it made. Per request: the
+ * total, the program's own, GC and compilers. With `functions`, each function's count too.
+ */
+export async function countWindow(
+  pid: number,
+  dir: string,
+  prefix: string,
+  work: () => Promise<number>,
+  attribute?: { functions: Map<string, number>; named: boolean },
+): Promise<{ requests: number; total: number; program: number; gc: number; compiler: number }> {
+  execFileSync('callgrind_control', ['--instr=on', String(pid)], { stdio: 'ignore' });
+  const requests = await work();
+  execFileSync('callgrind_control', ['--instr=off', String(pid)], { stdio: 'ignore' });
+  execFileSync('callgrind_control', ['--dump', String(pid)], { stdio: 'ignore' });
+  // one file per dump (`<prefix>.1`), written before callgrind_control returns
+  const dumps = readdirSync(dir).filter((f) => f.startsWith(`${prefix}.`));
+  const nameOf = attribute?.named ? perfMapNames(pid) : undefined;
+  const sum: InstructionSplit = { total: 0, gc: 0, compiler: 0 };
+  for (const f of dumps) {
+    const s = splitCallgrind(join(dir, f), attribute?.functions, nameOf);
+    sum.total += s.total;
+    sum.gc += s.gc;
+    sum.compiler += s.compiler;
+  }
+  const per = (x: number) => Math.round(x / Math.max(1, requests));
+  return {
+    requests,
+    total: per(sum.total),
+    program: per(sum.total - sum.gc - sum.compiler),
+    gc: per(sum.gc),
+    compiler: per(sum.compiler),
+  };
+}
+
+/** The `top` functions of `functions`, per request, as printable lines. */
+export function topFunctions(functions: Map<string, number>, requests: number, top = 25): string[] {
+  return [...functions]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(
+      ([name, c]) => `  ${String(Math.round(c / Math.max(1, requests))).padStart(7)}  ${name.slice(0, 150)}`,
+    );
+}
