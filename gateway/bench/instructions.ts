@@ -72,6 +72,26 @@ async function start(
   });
 }
 
+/** What the shadow did over the participant's life: a slow mirror would cost the error path instead. */
+function shadowSummary(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    child.on('message', function on(m) {
+      if (!String(m).startsWith('shadow ')) return;
+      child.off('message', on);
+      const s = JSON.parse(String(m).slice(7)).shadowed ?? {};
+      resolve(
+        JSON.stringify({
+          mirrored: s.mirrored,
+          matched: s.matched,
+          notCompared: s.notCompared,
+          dropped: s.dropped,
+        }),
+      );
+    });
+    child.send('shadow');
+  });
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   child.kill('SIGKILL');
   if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
@@ -126,6 +146,7 @@ async function main(): Promise<void> {
           `${p.label.padEnd(36)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${errors ? `, ${errors} errors` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
         );
         if (ATTRIBUTE) for (const line of topFunctions(functions, c.requests)) console.log(line);
+        if (p.id === 'shadowed') console.log(`  mirrors: ${await shadowSummary(subject.child)}`);
       } finally {
         await stop(subject.child);
       }
