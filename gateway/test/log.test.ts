@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { createLogger, isoTime } from '../src/log.ts';
+import { AccessLog } from '../src/pipeline/access-log.ts';
+import type { RequestContext } from '../src/pipeline/context.ts';
 
 /**
  * The gateway's logs are buffered (log.ts): these child processes prove nothing is lost when
@@ -68,5 +73,80 @@ describe('buffered logs', () => {
     // the child stays alive; it is killed once the line arrived (or the test times out)
     const { lines } = await run(`logger.info('alone');\nsetInterval(() => {}, 1000);`, '"msg":"alone"');
     expect(lines.some((l) => l.includes('"msg":"alone"'))).toBe(true);
+  });
+});
+
+describe('the access line, built as one string', () => {
+  /** A logger of createLogger's making whose lines land in `lines`. */
+  const capture = (level = 'info') => {
+    const lines: string[] = [];
+    const logger = createLogger(level, { destination: { write: (line: string) => void lines.push(line) } });
+    return { logger, lines };
+  };
+  /** The time field moves between two lines; everything else must be the same bytes. */
+  const untimed = (line: string) => line.replace(/,"time":"[^"]*"/, ',"time":"T"');
+  const text = fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary-ascii' }));
+
+  it('is byte for byte what pino writes for the same fields (generated requests)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          requestId: text,
+          method: text,
+          path: fc.option(text, { nil: undefined }),
+          route: text,
+          backend: text,
+          status: fc.integer({ min: 100, max: 599 }),
+          ms: fc.oneof(fc.double(), fc.constant(Number.NaN), fc.double({ min: 0, max: 60_000 })),
+          fallback: fc.option(fc.record({ from: text, reason: fc.option(text, { nil: null }) }), {
+            nil: null,
+          }),
+          shadow: fc.option(text, { nil: null }),
+          error: fc.option(text, { nil: null }),
+          child: fc.option(fc.dictionary(fc.string({ minLength: 1 }), text), { nil: null }),
+        }),
+        (g) => {
+          const ctx = {
+            requestId: g.requestId,
+            method: g.method,
+            route: { id: g.route, shadow: g.shadow === null ? undefined : { backend: g.shadow } },
+            backend: { name: g.backend },
+            fallbackFrom: g.fallback?.from ?? null,
+            fallbackReason: g.fallback ? g.fallback.reason : null,
+            shadow: g.shadow === null ? null : {},
+            errorKind: g.error,
+          } as unknown as RequestContext;
+          const ours = capture();
+          const logger = g.child ? ours.logger.child({ ...g.child }) : ours.logger;
+          new AccessLog(logger).served(ctx, g.path, g.status, g.ms);
+          // pino's own path: a logger that is not one of createLogger's (same options, same stream)
+          const theirs: string[] = [];
+          const plain = pino(
+            { level: 'info', base: { service: 'gateway' }, timestamp: isoTime },
+            { write: (line: string) => void theirs.push(line) },
+          );
+          new AccessLog(g.child ? plain.child({ ...g.child }) : plain).served(ctx, g.path, g.status, g.ms);
+          expect(ours.lines.map(untimed)).toEqual(theirs.map(untimed));
+          expect(ours.lines).toHaveLength(1);
+          JSON.parse(ours.lines[0]!);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes nothing when info is off', () => {
+    const { logger, lines } = capture('warn');
+    const ctx = {
+      requestId: 'r',
+      method: 'GET',
+      route: { id: 'a' },
+      backend: { name: 'b' },
+    } as RequestContext;
+    new AccessLog(logger).served({ ...ctx, fallbackFrom: null, shadow: null, errorKind: null }, '/x', 200, 1);
+    expect(lines).toEqual([]);
+    logger.level = 'info';
+    new AccessLog(logger).served({ ...ctx, fallbackFrom: null, shadow: null, errorKind: null }, '/x', 200, 1);
+    expect(lines).toHaveLength(1);
   });
 });
