@@ -15,13 +15,18 @@
  * CPU bench has, counted in instructions: bench-results/pilot-gateway-instructions.json.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchResult, benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
-import { callgrindArgs, countWindow, topFunctions, valgrindAvailable } from '@pilot/test-kit/callgrind';
+import {
+  callgrindArgs,
+  countWindow,
+  stopCounted,
+  topFunctions,
+  valgrindAvailable,
+} from '@pilot/test-kit/callgrind';
 import autocannon from 'autocannon';
 import { SERVICE_NODE_FLAGS } from '../../scripts/lib/node-flags.ts';
 
@@ -92,11 +97,6 @@ function shadowSummary(child: ChildProcess): Promise<string> {
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  child.kill('SIGKILL');
-  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
-}
-
 interface Counted extends BenchResult {
   id: string;
   name: string;
@@ -148,12 +148,12 @@ async function main(): Promise<void> {
         if (ATTRIBUTE) for (const line of topFunctions(functions, c.requests)) console.log(line);
         if (p.id === 'shadowed') console.log(`  mirrors: ${await shadowSummary(subject.child)}`);
       } finally {
-        await stop(subject.child);
+        await stopCounted(subject.child);
       }
     }
   } finally {
-    await stop(backend.child);
-    await stop(mirror.child);
+    await stopCounted(backend.child);
+    await stopCounted(mirror.child);
     rmSync(dir, { recursive: true, force: true });
   }
 

@@ -33,13 +33,18 @@
  * bench-results/pilot-telemetry-instructions.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
-import { callgrindArgs, countWindow, topFunctions, valgrindAvailable } from '@pilot/test-kit/callgrind';
+import {
+  callgrindArgs,
+  countWindow,
+  stopCounted,
+  topFunctions,
+  valgrindAvailable,
+} from '@pilot/test-kit/callgrind';
 import autocannon from 'autocannon';
 import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
 import { startSink } from './sink.ts';
@@ -78,11 +83,6 @@ function start(args: string[], underCallgrind?: string): Promise<{ child: ChildP
     });
     child.once('exit', (code) => reject(new Error(`${args[0]} ${args[1] ?? ''} exited with ${code}`)));
   });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  child.kill('SIGKILL');
-  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
 }
 
 const hex = (n: number) =>
@@ -145,7 +145,7 @@ async function count(
     }
     return { subject, mode, errors, ...counted };
   } finally {
-    await stop(child);
+    await stopCounted(child);
   }
 }
 
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await stop(backend.child);
+    await stopCounted(backend.child);
     sink.close();
     if (process.env.BENCH_KEEP) console.log(`callgrind files kept in ${dir} (callgrind_annotate <file>)`);
     else rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { perfMapNames } from './jit-names.ts';
@@ -128,4 +129,10 @@ export function topFunctions(functions: Map<string, number>, requests: number, t
     .map(
       ([name, c]) => `  ${String(Math.round(c / Math.max(1, requests))).padStart(7)}  ${name.slice(0, 150)}`,
     );
+}
+
+/** Ends a counted process (SIGKILL: callgrind's own exit dump is not wanted) and waits for it. */
+export async function stopCounted(child: ChildProcess): Promise<void> {
+  child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
 }
