@@ -10,7 +10,7 @@ import type { AccessLogWriter, RequestContext } from './context.ts';
 export class AccessLog implements AccessLogWriter {
   private readonly logger: Logger;
   /**
-   * Set while the logger is one of createLogger's at info: the served line is then built as one
+   * Set when the logger is one of createLogger's: the served line is then built as one
    * string (lineWriter). Under callgrind pino's generic path over a fields object was ~8 % of a
    * plain-route request; the line is the same text.
    */
