@@ -161,7 +161,7 @@ export class Backend {
       port: this.port,
       method,
       path: target,
-      headers: headerList(headers),
+      headers: headerList(headers, this.host),
       agent: stream ? this.streamAgent : this.agent,
     });
   }
@@ -423,10 +423,10 @@ export class BackendPool {
  * The request's headers as the flat name/value list Node takes (the form of `rawHeaders`): Node
  * then writes them as given, each still validated, instead of storing each one with setHeader
  * (a lower-cased copy of the name in a dictionary-mode object, read back to write the head).
- * The headers have been prepared (headers.ts): Host is the backend's, hop-by-hop ones are gone.
+ * Node adds no Host to such a list, so one is added when the headers carry none.
  */
-function headerList(headers: OutgoingHttpHeaders): string[] {
-  const list: string[] = [];
+function headerList(headers: OutgoingHttpHeaders, host: string): string[] {
+  const list: string[] = headers.host === undefined ? ['host', host] : [];
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
