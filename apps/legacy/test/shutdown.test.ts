@@ -150,7 +150,8 @@ describe('server.ts (child process, SIGTERM)', () => {
     const url = listening.url as string;
     const inFlight = fetch(`${url}/articles`, { headers: { 'x-request-id': 'in-flight-1' } });
     await arrived.promise;
-    const exited = once(child, 'exit');
+    // 'close', not 'exit': 'exit' may come before the last log lines have been read
+    const exited = once(child, 'close');
     child.kill('SIGTERM');
     await logged('shutting down: finishing in-flight requests');
     gate.resolve();
