@@ -29,7 +29,8 @@ function run(body: string, waitFor?: string): Promise<{ code: number | null; lin
       out += d.toString();
       if (waitFor && out.includes(waitFor)) child.kill('SIGKILL');
     });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': 'exit' may come before the last of stdout has been read
+    child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, lines: out.split('\n').filter((l) => l.length > 0) });
     });
