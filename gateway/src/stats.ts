@@ -11,6 +11,16 @@ const LOG_FACTOR = Math.log(FACTOR);
 export const LATENCY_BUCKETS = 82; // up to ~160 s
 const STRIDE = 2 + LATENCY_BUCKETS;
 
+/**
+ * A window as asked for (a query parameter: anything) → whole seconds in 1..60; not a finite
+ * number → the default. Every reader clamps through here: a window of 1e9 seconds would be a
+ * loop of 1e9 turns, one of Infinity a loop without end, on the event loop that serves traffic.
+ */
+export function windowSeconds(asked: number, fallback = 10): number {
+  if (!Number.isFinite(asked)) return fallback;
+  return Math.max(1, Math.min(MAX_WINDOW_S, Math.floor(asked)));
+}
+
 export function bucketIndex(ms: number): number {
   if (ms <= BASE_MS) return 0;
   const i = Math.ceil(Math.log(ms / BASE_MS) / LOG_FACTOR);
@@ -58,7 +68,7 @@ export class WindowStats {
   raw(windowS: number, now = Date.now()): RawWindow {
     const sec = Math.floor(now / 1000);
     const seconds: number[][] = [];
-    for (let s = sec - windowS + 1; s <= sec; s++) {
+    for (let s = sec - windowSeconds(windowS) + 1; s <= sec; s++) {
       const slot = ((s % MAX_WINDOW_S) + MAX_WINDOW_S) % MAX_WINDOW_S;
       if (this.epochs[slot] !== s) continue;
       const base = slot * STRIDE;

@@ -218,6 +218,24 @@ describe('admin API (fake backends, no Redis: memory + write-back to the table f
     expect(stats.backends.modern!.healthy).toBe(true);
   });
 
+  it('GET /admin/stats takes any window and answers for 1 to 60 s (1e9 or Infinity once hung the event loop)', async () => {
+    const asked: Array<[string, number]> = [
+      ['1e9', 60],
+      ['1e400', 10], // Infinity
+      ['-1e400', 10],
+      ['-5', 1],
+      ['0.5', 1],
+      ['59.9', 59],
+      ['soon', 10],
+      ['', 10],
+    ];
+    for (const [window, expected] of asked) {
+      const res = await call(`${gw.adminUrl}/admin/stats?window=${window}`, { headers: auth });
+      expect(res.status).toBe(200);
+      expect(res.json<{ windowSeconds: number }>().windowSeconds).toBe(expected);
+    }
+  });
+
   it('GET /metrics has requests and latency by route, backend and status class', async () => {
     const res = await call(`${gw.adminUrl}/metrics`);
     expect(res.text).toMatch(

@@ -3,6 +3,7 @@ import { GatewayError } from '../errors.ts';
 import { shadowAdminDeps, shadowAdminRoutes, TextReply } from '../shadow/admin.ts';
 import { type CollectFromWorkers, clusterSource } from '../shadow/cluster.ts';
 import { clusterRatioText } from '../shadow/metrics.ts';
+import { windowSeconds } from '../stats.ts';
 import { registerControlPage } from './page/index.ts';
 import { type AdminRouter, RawReply } from './types.ts';
 import { collectStats, routeView, tableView } from './views.ts';
@@ -127,7 +128,7 @@ export function registerAdminRoutes(admin: AdminRouter): void {
   }
 
   admin.route('GET', '/admin/stats', ({ query }) =>
-    collectStats(gw, Number(query.get('window') ?? 10) || 10),
+    collectStats(gw, windowSeconds(Number(query.get('window')) || 10)),
   );
 
   admin.route('GET', '/admin/backends', () =>

@@ -1,6 +1,6 @@
 import type { ControlPlane } from '../control/plane.ts';
 import type { RawStats } from '../metrics.ts';
-import { summarize, type RawWindow, MAX_WINDOW_S } from '../stats.ts';
+import { summarize, type RawWindow, windowSeconds } from '../stats.ts';
 import {
   emptySnapshot,
   mergeRouteSnapshots,
@@ -73,7 +73,7 @@ export function statsView(
   shadowStats: Record<string, RouteShadowSnapshot> = gw.shadows.snapshot(),
   workers = 1,
 ) {
-  const w = Math.max(1, Math.min(MAX_WINDOW_S, Math.floor(windowS)));
+  const w = windowSeconds(windowS);
   const t = gw.table;
   const byKey = new Map<string, RawWindow[]>();
   for (const r of raws) {
