@@ -7,6 +7,7 @@ import { diffResponses } from '../src/shadow/diff.ts';
 import { normalizeTarget } from '../src/pipeline/normalize.ts';
 import { prepareUpstreamHeaders } from '../src/pipeline/headers.ts';
 import { compileIgnore } from '../src/control/compile.ts';
+import { MAX_WINDOW_S, WindowStats, windowSeconds } from '../src/stats.ts';
 
 describe('path normalisation', () => {
   const ok: Array<[string, string]> = [
@@ -266,5 +267,23 @@ describe('upstream headers', () => {
     expect(r.headers.host).toBe('a');
     expect(r.headers['x-a']).toBeUndefined();
     expect(r.headers.connection).toBeUndefined();
+  });
+});
+
+describe('stats windows', () => {
+  it('any window asked for becomes whole seconds in 1..60, and reading it is bounded', () => {
+    const stats = new WindowStats();
+    const now = Date.now();
+    for (let i = 89; i >= 0; i--) stats.record(1, false, now - i * 1000);
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.double(), fc.integer(), fc.constantFrom(1e9, -1e9, Infinity, -Infinity, NaN)),
+        (asked) => {
+          const w = windowSeconds(asked);
+          expect(Number.isInteger(w) && w >= 1 && w <= MAX_WINDOW_S).toBe(true);
+          expect(stats.raw(asked, now).seconds.length).toBe(w);
+        },
+      ),
+    );
   });
 });
