@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import type { BackendConfig } from '../config/schema.ts';
 import type { BackendSpec } from '../table.ts';
 import { type Availability, type EjectReason, Outlier } from './outlier.ts';
+import { type Waiting, WaitingList } from './waiting.ts';
+
+export type { Waiting };
 
 /**
  * A backend at run time: its connection budgets, its availability (active health checks and
@@ -32,15 +35,6 @@ export interface Queued {
   go(): void;
   /** Waited `queueTimeoutMs`. */
   expire(): void;
-}
-
-/** A request sent (or being sent) and waiting for its response head. */
-export interface Waiting {
-  proxyReq: ClientRequest | null;
-  /** When the request was completely written (0: still uploading, the client's pace). */
-  sentAt: number;
-  /** Response head deadline (0 = none). */
-  headTimeoutMs: number;
 }
 
 export class Budget {
@@ -96,7 +90,7 @@ export class Backend {
   readonly streamBudget: Budget;
   readonly outlier: Outlier;
   /** Requests sent and waiting for their response head. */
-  readonly waiting = new Set<Waiting>();
+  readonly waiting = new WaitingList<Waiting>();
   /** Last time the backend answered anything (a response head, a health check). */
   lastProgress = Date.now();
   lastCheck: { at: string; ok: boolean; detail: string } | null = null;
@@ -284,7 +278,8 @@ export class Backend {
     this.streamBudget.expire(now, this.config.queueTimeoutMs);
     if (this.waiting.size === 0) return;
     let oldest = now;
-    for (const w of this.waiting) {
+    for (const w of this.waiting.snapshot()) {
+      if (!this.waiting.has(w)) continue; // gone meanwhile (a head timeout's side effects)
       if (w.sentAt === 0) {
         if (!w.proxyReq?.writableFinished) continue;
         w.sentAt = now;

@@ -60,7 +60,7 @@ export function moveToFallback(
 
 /** A backend was just ejected: idempotent requests still waiting on it are cut, to move on. */
 export function rescue(state: PipelineState, backend: Backend): void {
-  for (const w of backend.waiting) {
+  for (const w of backend.waiting.snapshot()) {
     const ctx = w as RequestContext;
     const fb = ctx.route.fallback ? state.pool.get(ctx.route.fallback) : undefined;
     if (ctx.attempt > 0 || !fb || fb === backend || !fb.available()) continue;

@@ -142,6 +142,7 @@ function serve(state: PipelineState, req: IncomingMessage, res: ServerResponse, 
     retried: false,
     closed: false,
     traceId: undefined,
+    waitingAt: -1,
   };
   attachContext(req, ctx);
   const traced = traceRequest(req, res, ctx, choice);
