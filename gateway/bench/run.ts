@@ -26,7 +26,7 @@ import { SERVICE_NODE_FLAGS } from '../../scripts/lib/node-flags.ts';
  *
  * The figure that survives a busy machine is CPU per request: the participant's own CPU time
  * (user + system, all its threads) over a load period, divided by the requests answered in it.
- * BENCH_ROUNDS (default 5) interleaved rounds of BENCH_SECONDS (default 3) per measurement;
+ * BENCH_ROUNDS (default 5) interleaved rounds (each starting one row further on) of BENCH_SECONDS (default 3) per measurement;
  * medians reported, ratios taken within the run. Where `taskset` works (≥ 2 cores) the proxies
  * run on one core and the backends and the load generator (this process) on the other
  * (BENCH_PIN=0: not pinned). Results also go to bench-results/pilot-gateway.json.
@@ -197,7 +197,10 @@ try {
   );
   const runs = new Map<string, Run[]>();
   for (let round = 1; round <= rounds; round++) {
-    for (const m of measurements) {
+    // each round starts one place further on: no row always comes first after its process idled
+    // (the gateway's rows share one process, so a fixed order billed its re-warming to `plain`)
+    const order = measurements.map((_, i) => measurements[(i + round - 1) % measurements.length]!);
+    for (const m of order) {
       const run = await measure(m);
       runs.set(m.id, [...(runs.get(m.id) ?? []), run]);
       if (verbose) {
