@@ -246,13 +246,19 @@ routes:
 
   it('strips x-pilot-shadow from client requests; only the mirror carries it', async () => {
     const before = Date.now();
-    await mirrored('/plain/ok?marker=1', { headers: { 'x-pilot-shadow': '1', 'x-pilot-shadow-at': '1' } });
+    await mirrored('/plain/ok?marker=1', {
+      headers: { 'x-pilot-shadow': '1', 'x-pilot-shadow-at': '1', 'x-client-said': 'kept', host: 'client.example' },
+    });
     const served = backends.legacy.requests.filter((r) => r.url === '/plain/ok?marker=1');
     const mirror = backends.modern.requests.filter((r) => r.url === '/plain/ok?marker=1');
     expect(served.map((r) => [r.headers['x-pilot-shadow'], r.headers['x-pilot-shadow-at']])).toEqual([
       [undefined, undefined],
     ]);
     expect(mirror.map((r) => r.headers['x-pilot-shadow'])).toEqual(['1']);
+    // the mirror's own Host, the client's other headers as sent, each once
+    expect(mirror[0]!.headers.host).toBe(new URL(backends.modern.url).host);
+    expect(mirror[0]!.headers['x-client-said']).toBe('kept');
+    expect(mirror[0]!.headers['x-forwarded-host']).toBe('client.example');
     // when the gateway received it: the backend's dry run tells this request's own write from older ones
     const at = Number(mirror[0]!.headers['x-pilot-shadow-at']);
     expect(at).toBeGreaterThanOrEqual(before);

@@ -108,6 +108,8 @@ export class Backend {
   private readonly send: typeof http.request;
   /** The Host header requests to this backend carry (the client's goes in X-Forwarded-Host). */
   readonly host: string;
+  /** `url.origin`, worked out once (URL's getter builds the string on every read). */
+  readonly origin: string;
 
   constructor(spec: BackendSpec, events: HealthEvents, logger: Logger) {
     this.name = spec.name;
@@ -118,6 +120,7 @@ export class Backend {
     this.hostname = spec.url.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = Number(spec.url.port) || (tls ? 443 : 80);
     this.host = spec.url.host;
+    this.origin = spec.url.origin;
     this.basePath = spec.url.pathname.replace(/\/+$/, '');
     this.baseSearch = spec.url.search;
     this.send = tls ? https.request : http.request;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { SAFE_METHODS } from '../config/schema.ts';
 import type { Backend } from '../pipeline/backends.ts';
 import type { CompiledRoute } from '../table.ts';
@@ -77,8 +77,14 @@ export interface MirrorRequest {
   onVerdict?: (event: ShadowEvent) => void;
 }
 
-/** Request headers undici sets itself or refuses (hop-by-hop, framing): never copied to a mirror. */
+/**
+ * Request headers never copied to a mirror: those undici sets itself or refuses (hop-by-hop,
+ * framing), and those the mirror sets (its Host, the shadow marks).
+ */
 const NOT_FORWARDED = new Set([
+  'host',
+  SHADOW_HEADER,
+  SHADOW_AT_HEADER,
   'connection',
   'keep-alive',
   'transfer-encoding',
@@ -110,7 +116,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   constructor(
     pool: Dispatcher,
-    target: URL,
+    target: Backend,
     method: string,
     path: string,
     headers: IncomingHttpHeaders,
@@ -122,13 +128,16 @@ class Exchange implements Dispatcher.DispatchHandler {
   ) {
     this.onDone = onDone;
     this.limit = limit;
-    const out: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(headers)) {
-      if (value !== undefined && !NOT_FORWARDED.has(name)) out[name] = value;
+    // a flat list (name, value, …): undici reads it as it is, where an object would be listed
+    // with Object.keys (and this copy of one would go to dictionary mode)
+    const out: string[] = [];
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined || NOT_FORWARDED.has(name)) continue;
+      if (typeof value === 'string') out.push(name, value);
+      else for (const v of value) out.push(name, v);
     }
-    out.host = target.host;
-    out[SHADOW_HEADER] = '1';
-    out[SHADOW_AT_HEADER] = String(receivedAt);
+    out.push('host', target.host, SHADOW_HEADER, '1', SHADOW_AT_HEADER, String(receivedAt));
     // the body is written as it arrives, never awaited: the client's request does not wait
     this.body = withBody ? new PassThrough() : null;
     this.timer = setTimeout(
@@ -270,7 +279,7 @@ export class ShadowRun {
     mgr.inFlight++;
     this.shadow = new Exchange(
       mgr.poolFor(shadowBackend),
-      shadowBackend.url,
+      shadowBackend,
       start.method,
       start.path,
       start.headers,
@@ -288,7 +297,7 @@ export class ShadowRun {
       mgr.inFlight++;
       this.twin = new Exchange(
         mgr.poolFor(start.served),
-        start.served.url,
+        start.served,
         start.method,
         start.path,
         start.headers,
@@ -374,7 +383,7 @@ export class ShadowManager {
   private readonly maxConcurrent: () => number;
   private readonly backend: (name: string) => Backend | undefined;
   private readonly logger: Logger;
-  private readonly pools = new Map<string, Agent>();
+  private readonly pools = new Map<string, Pool>();
   private readonly onResult: (event: ShadowEvent) => void;
 
   constructor(options: {
@@ -394,10 +403,11 @@ export class ShadowManager {
 
   /** The mirrors' own connection pool to a backend (never the served traffic's sockets). */
   poolFor(backend: Backend): Dispatcher {
-    const key = backend.url.origin;
+    const key = backend.origin;
     let pool = this.pools.get(key);
     if (!pool) {
-      pool = new Agent({ connections: Math.max(1, this.maxConcurrent()), keepAliveTimeout: 2_000 });
+      // a Pool per origin (what an Agent would keep, without its lookup per request)
+      pool = new Pool(key, { connections: Math.max(1, this.maxConcurrent()), keepAliveTimeout: 2_000 });
       this.pools.set(key, pool);
     }
     return pool;
