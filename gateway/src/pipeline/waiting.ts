@@ -13,7 +13,8 @@ export interface Waiting {
 
 /**
  * The requests a backend has sent and not yet had a head for: added when sent, removed when
- * the head comes, the request ends or moves; swept every 100 ms (deadlines, stalls).
+ * the head comes, the request ends or moves; swept every 100 ms (deadlines, stalls). An item is
+ * in one list at a time (a request waits on one backend: a move deletes it first).
  *
  * An array with each item's index on the item (removal swaps the last one in), not a `Set`.
  * Measured with a `Set` here (`--trace-gc-nvp`, the bench's table): once a second backend took
