@@ -8,9 +8,10 @@
 export const UPSTREAM_CALL_METRICS = ['strapi_upstream_requests_total'] as const;
 
 /**
- * Response headers that may name the backend that answered (the gateway's is `x-backend` unless
- * `settings.backendHeader` says otherwise; the others are what common proxies use). The runner counts their
- * values so compare can relate gateway numbers to the backend that actually served them.
+ * Response headers that may name the backend that answered (the gateway's is `x-backend`
+ * unless `settings.backendHeader` says otherwise; the others are what common proxies use).
+ * The runner counts their values so compare can relate gateway numbers to the backend that
+ * actually served them.
  */
 export const BACKEND_HEADERS = ['x-pilot-backend', 'x-backend', 'x-served-by', 'x-upstream'] as const;
 
