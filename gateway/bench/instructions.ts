@@ -130,6 +130,7 @@ async function main(): Promise<void> {
         for (const amount of [WARM / 2, WARM / 2]) await autocannon({ url, connections: 8, amount });
         const functions = new Map<string, number>();
         let errors = 0;
+        let failures = '';
         const c = await countWindow(
           subject.child.pid!,
           dir,
@@ -137,13 +138,19 @@ async function main(): Promise<void> {
           async () => {
             const r = await autocannon({ url, connections: 8, amount: REQUESTS });
             errors = r.errors + r.non2xx;
+            // what failed, so a count with errors can be told from a slow start or a real fault
+            const statuses = Object.entries(r.statusCodeStats ?? {})
+              .filter(([code]) => !code.startsWith('2'))
+              .map(([code, s]) => `${code} ×${s.count}`);
+            if (r.errors > 0) statuses.push(`connection errors ×${r.errors} (timeouts ×${r.timeouts})`);
+            failures = statuses.join(', ');
             return r.requests.total;
           },
           ATTRIBUTE ? { functions, named: true } : undefined,
         );
         counted.push({ id: p.id, name: p.label, errors, ...c });
         console.log(
-          `${p.label.padEnd(36)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${errors ? `, ${errors} errors` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
+          `${p.label.padEnd(36)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${errors ? `, ${errors} errors (${failures})` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
         );
         if (ATTRIBUTE) for (const line of topFunctions(functions, c.requests)) console.log(line);
         if (p.id === 'shadowed') console.log(`  mirrors: ${await shadowSummary(subject.child)}`);
