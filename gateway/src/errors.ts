@@ -112,6 +112,16 @@ export function answerAndClose(socket: Duplex, answer: string): void {
   } else go();
 }
 
+/**
+ * An `Expect` other than 100-continue, the one expectation the gateway meets: 417 in the
+ * envelope (Node's own answer, when nothing listens for it, is a bare status line). The body,
+ * if any, is read and dropped so the connection stays usable.
+ */
+export function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  drainBounded(req);
+  sendError(res, 417, 'EXPECTATION_FAILED', 'the only expectation supported is "Expect: 100-continue"');
+}
+
 /** Bytes of a refused request body read and dropped before the connection is cut instead. */
 export const MAX_DRAIN_BYTES = 4 * 1024 * 1024;
 

@@ -176,6 +176,22 @@ describe('the security table: rejected every time, nothing reaches a backend the
     expect(backends.modern.requests.at(-1)!.headers.expect).toBeUndefined();
   });
 
+  it('an Expect other than 100-continue: 417 in the envelope on both ports (Node\'s own is bare), nothing forwarded', async () => {
+    const before = seen();
+    for (const base of [gw.url, gw.adminUrl!]) {
+      for (const expectation of ['bogus', '200-ok', '100-continued']) {
+        const answer = await raw(
+          base,
+          `POST /articles HTTP/1.1\r\n${H}Expect: ${expectation}\r\nContent-Length: 2\r\n\r\n{}`,
+        );
+        expect(statusOf(answer)).toBe(417);
+        const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+        expect(body).toEqual({ error: { status: 417, code: 'EXPECTATION_FAILED', message: expect.any(String) } });
+      }
+    }
+    expect(seen()).toBe(before);
+  });
+
   it('an oversize chunked body → 413; the backend never receives a complete request', async () => {
     // a plain node:http backend (test-kit's server treats an aborted upload as an error)
     const received: string[] = [];

@@ -6,7 +6,14 @@ import Fastify, {
   type HTTPMethods,
 } from 'fastify';
 import type { ControlPlane } from '../control/plane.ts';
-import { answerAndClose, drainBounded, GatewayError, MAX_DRAIN_BYTES, rawErrorResponse } from '../errors.ts';
+import {
+  answerAndClose,
+  drainBounded,
+  GatewayError,
+  MAX_DRAIN_BYTES,
+  rawErrorResponse,
+  refuseExpectation,
+} from '../errors.ts';
 import { actorOf, tokenMatches } from './auth.ts';
 import { type AdminHandler, type AdminRouter, RawReply } from './types.ts';
 import { registerAdminRoutes } from './routes.ts';
@@ -60,6 +67,9 @@ export class AdminServer implements AdminRouter {
         answerAndClose(socket, clientErrorResponse(err));
       },
     });
+
+    // an Expect other than 100-continue never reaches Fastify: the envelope instead of Node's bare 417
+    this.app.server.on('checkExpectation', refuseExpectation);
 
     // Bodies are read as bytes whatever their type and parsed by body(), so that every handler
     // sees the same rules (JSON object or nothing) and no parser runs before the token check.

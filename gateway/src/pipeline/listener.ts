@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { answerAndClose, rawErrorResponse } from '../errors.ts';
+import { answerAndClose, rawErrorResponse, refuseExpectation } from '../errors.ts';
 import type { DataPlane } from './data-plane.ts';
 
 /**
@@ -23,6 +23,10 @@ export function createPublicServer(plane: DataPlane, maxHeaderSize = 16 * 1024):
   );
   // Expect: 100-continue is answered only once the request passed the checks (413 before upload)
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => plane.handle(req, res, true));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    plane.metrics.rejected.labels('expectation').inc();
+    refuseExpectation(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.on('connection', (socket: Socket) => {
