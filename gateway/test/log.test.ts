@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, isoTime } from '../src/log.ts';
+import { isoTime } from '@pilot/telemetry';
+import { createLogger } from '../src/log.ts';
 import { AccessLog } from '../src/pipeline/access-log.ts';
 import type { RequestContext } from '../src/pipeline/context.ts';
 

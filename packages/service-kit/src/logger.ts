@@ -1,4 +1,5 @@
-import { type DestinationStream, pino, type Logger } from 'pino';
+import { isoTime, stdoutLines } from '@pilot/telemetry';
+import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -14,56 +15,6 @@ export const REDACT_PATHS = [
   'accessToken',
 ];
 
-/** How long a buffered log line may wait for the next write (ms). */
-export const LOG_FLUSH_INTERVAL_MS = 100;
-
-let stdout: (DestinationStream & { flushSync(): void }) | undefined;
-
-/**
- * Standard output, buffered: lines are written synchronously in chunks of up to 4 KiB, at least
- * every LOG_FLUSH_INTERVAL_MS, and what is left when the process exits (also after an uncaught
- * exception); only a process killed outright (SIGKILL, power loss) loses up to 100 ms of lines.
- * A write per line was a system call on every request. Synchronous on purpose: pino's
- * asynchronous destination (`sync: false`) measured ~3x the CPU per line of this one, and 2x that
- * of plain synchronous writes, in this process and its libuv threads together. One destination
- * per process, shared by every logger, so chunks from two buffers never interleave.
- */
-function stdoutDestination(): DestinationStream {
-  if (!stdout) {
-    const destination = pino.destination({
-      dest: 1,
-      sync: true,
-      minLength: 4096,
-      periodicFlush: LOG_FLUSH_INTERVAL_MS,
-    }) as DestinationStream & { flushSync(): void };
-    process.once('exit', () => {
-      try {
-        destination.flushSync();
-      } catch {
-        // standard output is gone: nothing left to write to
-      }
-    });
-    stdout = destination;
-  }
-  return stdout;
-}
-
-let lastMs = -1;
-let lastTime = '';
-
-/**
- * pino's `isoTime`, formatted once per millisecond instead of once per line (a busy server
- * writes several lines in the same millisecond): the same `"time"` text.
- */
-export function isoTime(): string {
-  const now = Date.now();
-  if (now !== lastMs) {
-    lastMs = now;
-    lastTime = `,"time":"${new Date(now).toISOString()}"`;
-  }
-  return lastTime;
-}
-
 const made = new WeakSet<object>();
 
 export function createLogger(options: { service: string; level: string }): Logger {
@@ -75,7 +26,8 @@ export function createLogger(options: { service: string; level: string }): Logge
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: isoTime,
     },
-    stdoutDestination(),
+    // lines gathered into ~4 KiB chunks, written synchronously at least every 100 ms and at exit
+    stdoutLines(),
   );
   made.add(logger);
   return logger;

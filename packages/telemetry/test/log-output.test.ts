@@ -1,0 +1,66 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LOG_FLUSH_INTERVAL_MS, lineOutput } from '../src/log-output.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'line-output-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+/** A LineOutput onto a fresh file, and what the file holds so far. */
+function onFile() {
+  const path = join(dir, `out-${files++}.log`);
+  const fd = openSync(path, 'w');
+  return { output: lineOutput(fd), read: () => readFileSync(path, 'utf8'), close: () => closeSync(fd) };
+}
+
+describe('lineOutput', () => {
+  it('writes every line, in order and byte for byte, whatever the lines hold (generated, any Unicode)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 300 }), { maxLength: 80 }), (texts) => {
+        const { output, read, close } = onFile();
+        const lines = texts.map((t) => `${JSON.stringify({ t })}\n`);
+        for (const line of lines) output.write(line);
+        output.flushSync();
+        const written = read();
+        close();
+        expect(written).toBe(lines.join(''));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('gathers lines into chunks: nothing is written below ~4 KiB, whole lines once past it', () => {
+    const { output, read, close } = onFile();
+    const line = `${JSON.stringify({ msg: 'x'.repeat(90) })}\n`; // 101 characters
+    for (let i = 0; i < 40; i++) output.write(line); // 4,040 characters
+    expect(read()).toBe('');
+    output.write(line); // 4,141: a chunk
+    expect(read()).toBe(line.repeat(41));
+    output.write(line);
+    expect(read()).toBe(line.repeat(41));
+    output.flushSync();
+    expect(read()).toBe(line.repeat(42));
+    close();
+  });
+
+  it('a quiet process: what is gathered comes out within the flush interval, without a flush call', async () => {
+    const { output, read, close } = onFile();
+    output.write('{"msg":"one"}\n');
+    expect(read()).toBe('');
+    const deadline = Date.now() + 20 * LOG_FLUSH_INTERVAL_MS;
+    while (read() === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(read()).toBe('{"msg":"one"}\n');
+    close();
+  });
+
+  it('flush(done) calls back once the gathered lines are written', async () => {
+    const { output, read, close } = onFile();
+    output.write('{"msg":"a"}\n');
+    await new Promise<void>((resolve, reject) => output.flush((err) => (err ? reject(err) : resolve())));
+    expect(read()).toBe('{"msg":"a"}\n');
+    close();
+  });
+});
