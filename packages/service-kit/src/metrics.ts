@@ -1,5 +1,6 @@
 import { exemplarLabels } from '@pilot/telemetry';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Tally, type TallySlot } from './tally.ts';
 
 export interface HttpMetrics {
   registry: Registry;
@@ -7,6 +8,12 @@ export interface HttpMetrics {
   duration: Histogram<'method' | 'route' | 'status'>;
   /** Records one finished request; `route` is the route pattern, never the raw URL. */
   observe(method: string, route: string, status: number, seconds: number): void;
+}
+
+interface Child {
+  labels: Record<string, string>;
+  count: TallySlot;
+  latency: { observe(v: number): void };
 }
 
 /** Latency buckets from 1 ms to 10 s: covers cached reads and the 3 s legacy /aggregate. */
@@ -20,11 +27,15 @@ export function createHttpMetrics(service: string): HttpMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  const counted = new Tally<'method' | 'route' | 'status'>();
   const requests = new Counter({
     name: 'http_requests_total',
     help: 'HTTP requests answered, by route pattern and status.',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
+    collect() {
+      counted.flush(this);
+    },
   });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -37,25 +48,31 @@ export function createHttpMetrics(service: string): HttpMetrics {
     registers: [],
   });
   registry.registerMetric(duration);
-  // prom-client hashes the label set on every inc/observe; the set of (method, route pattern,
-  // status) is small and bounded, so resolve each combination to its children once.
-  const children = new Map<
-    string,
-    { labels: Record<string, string>; count: { inc(): void }; latency: { observe(v: number): void } }
-  >();
+  // prom-client hashes the label set on every inc/observe; the set of (route pattern, method,
+  // status) is small and bounded, so each combination is resolved to its children once, found
+  // by three map lookups on the values themselves (a joined string key was built and hashed
+  // per request)
+  const children = new Map<string, Map<string, Map<number, Child>>>();
+  const childFor = (method: string, route: string, status: number): Child => {
+    let byMethod = children.get(route);
+    if (!byMethod) children.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let child = byStatus.get(status);
+    if (!child) {
+      const labels = { method, route, status: String(status) };
+      child = { labels, count: counted.slot(labels), latency: duration.labels(labels) };
+      byStatus.set(status, child);
+    }
+    return child;
+  };
   return {
     registry,
     requests,
     duration,
     observe(method, route, status, seconds) {
-      const key = `${method} ${status} ${route}`;
-      let child = children.get(key);
-      if (!child) {
-        const labels = { method, route, status: String(status) };
-        child = { labels, count: requests.labels(labels), latency: duration.labels(labels) };
-        children.set(key, child);
-      }
-      child.count.inc();
+      const child = childFor(method, route, status);
+      child.count.n++;
       const exemplar = exemplarLabels();
       // prom-client types exemplar labels as the metric's own label names; any names are valid
       if (exemplar)

@@ -1,6 +1,7 @@
 import type { BreakerState, StrapiClient } from '@pilot/strapi-client';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from './metrics.ts';
+import { Tally, type TallySlot } from './tally.ts';
 
 const BREAKER_STATES: BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 
@@ -8,6 +9,8 @@ interface StrapiMetricSet {
   upstreamRequests: Counter<'client' | 'method' | 'status'>;
   upstreamDuration: Histogram<'client' | 'method'>;
   cacheEvents: Counter<'client' | 'kind'>;
+  /** cache_events_total's counts, added when it is read (one per cache lookup: the hot one) */
+  cacheCounts: Tally<'client' | 'kind'>;
   invalidations: Counter<'client' | 'source'>;
   breaker: Gauge<'client' | 'state'>;
 }
@@ -19,6 +22,7 @@ function metricsFor(registry: Registry): StrapiMetricSet {
   let set = sets.get(registry);
   if (set) return set;
   const registers = [registry];
+  const cacheCounts = new Tally<'client' | 'kind'>();
   set = {
     upstreamRequests: new Counter({
       name: 'strapi_upstream_requests_total',
@@ -38,7 +42,11 @@ function metricsFor(registry: Registry): StrapiMetricSet {
       help: 'Strapi client cache lookups by outcome: hit, miss, stale, coalesced, bypass.',
       labelNames: ['client', 'kind'] as const,
       registers,
+      collect() {
+        cacheCounts.flush(this);
+      },
     }),
+    cacheCounts,
     invalidations: new Counter({
       name: 'cache_invalidations_total',
       help: 'Cache tag invalidations, by source: local (this instance), remote (bus), resync.',
@@ -74,13 +82,19 @@ export function attachStrapiMetrics(
     for (const s of BREAKER_STATES) m.breaker.set({ client: name, state: s }, s === state ? 1 : 0);
   };
   setBreaker(client.status().breaker);
+  const cacheSlots = new Map<string, TallySlot>();
   const off = [
     client.on('upstream', (event) => {
       const status = event.status !== undefined ? String(event.status) : (event.errorCode ?? 'error');
       m.upstreamRequests.inc({ client: name, method: event.method, status });
       m.upstreamDuration.observe({ client: name, method: event.method }, event.durationMs / 1000);
     }),
-    client.on('cache', (event) => m.cacheEvents.inc({ client: name, kind: event.result })),
+    client.on('cache', (event) => {
+      let slot = cacheSlots.get(event.result);
+      if (!slot)
+        cacheSlots.set(event.result, (slot = m.cacheCounts.slot({ client: name, kind: event.result })));
+      slot.n++;
+    }),
     client.on('invalidate', (event) => m.invalidations.inc({ client: name, source: event.source })),
     client.on('breaker', (event) => setBreaker(event.state)),
   ];
