@@ -24,7 +24,7 @@
  * means the server was not saturated, and its per-request CPU is then not a saturated figure).
  * Rounds are interleaved; ratios are taken within each round and the median is reported.
  *
- * Env: BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50), BENCH_WARMUP_SECONDS (1),
+ * Env: BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50), BENCH_WARMUP_SECONDS (12),
  * BENCH_LOG_LEVEL (info, as deployed), BENCH_PIN (1; 0 = do not pin), REDIS_URL
  * (redis://127.0.0.1:6379; unreachable → the L2 rows are skipped and said so).
  * Writes bench-results/pilot-modern.json at the repository root (see @pilot/test-kit/bench).
@@ -48,7 +48,10 @@ import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+// Long enough for V8 to settle: under this load modern deoptimised 50, 16, 1, 0, 0… times per
+// 5 s (--trace-deopt), and after a 1 s warm-up the measured rounds caught it still recompiling
+// (modern L1 read 0.31-0.33x bare node:http; after 15 s, 0.60x in the same kind of run).
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 12);
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const serverScript = fileURLToPath(new URL('./server.ts', import.meta.url));
