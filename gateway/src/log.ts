@@ -11,7 +11,11 @@ export function createLogger(
 ): Logger {
   const logger = pino(
     { level, base: { service: 'gateway' }, timestamp: isoTime },
-    options.destination ?? (options.sync ? pino.destination({ dest: 1, sync: true }) : stdoutLines()),
+    options.destination ??
+      (options.sync
+        ? pino.destination({ dest: 1, sync: true })
+        : // asynchronous and bounded: a stalled log reader must not stop the gateway serving
+          stdoutLines({ sync: false })),
   );
   made.add(logger);
   return logger;

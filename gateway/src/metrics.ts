@@ -1,3 +1,4 @@
+import { stdoutDroppedChunks } from '@pilot/telemetry';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { BreakerState } from './pipeline/route-breaker.ts';
 import { type RawWindow, WindowStats } from './stats.ts';
@@ -95,6 +96,7 @@ export class GatewayMetrics {
   readonly weights: Gauge;
   readonly adminActions: Counter;
   readonly inFlight: Gauge;
+  readonly logDropped: Counter;
   private readonly recorders = new Map<string, Recorder>();
 
   constructor(
@@ -232,6 +234,18 @@ export class GatewayMetrics {
       // read at scrape time from the data plane's counter
       collect() {
         if (inFlight) this.set(inFlight());
+      },
+    });
+    let droppedSeen = 0;
+    this.logDropped = new Counter({
+      name: 'gateway_log_chunks_dropped_total',
+      help: 'Chunks of log lines (~4 KiB each) dropped because standard output fell 64 MiB behind',
+      registers: r,
+      // read at scrape time from the log output
+      collect() {
+        const dropped = stdoutDroppedChunks();
+        if (dropped > droppedSeen) this.inc(dropped - droppedSeen);
+        droppedSeen = dropped;
       },
     });
   }

@@ -15,7 +15,15 @@ export {
 // the few API names instrumented code needs, so packages depend on this one package
 export { context, type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 export { exemplarLabels, traceIdOf } from './exemplars.ts';
-export { isoTime, LOG_FLUSH_INTERVAL_MS, type LineOutput, lineOutput, stdoutLines } from './log-output.ts';
+export {
+  isoTime,
+  LOG_FLUSH_INTERVAL_MS,
+  type LineOutput,
+  type LineOutputOptions,
+  lineOutput,
+  stdoutDroppedChunks,
+  stdoutLines,
+} from './log-output.ts';
 export { noteRoute } from './http-server.ts';
 export { renderMetrics, wantsOpenMetrics } from './metrics.ts';
 export { type HeaderCarrier, type Incoming, incomingContext, injectHeaders } from './propagation.ts';

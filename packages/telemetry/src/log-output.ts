@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { type DestinationStream, pino } from 'pino';
 
 /** How long a buffered log line may wait for the next write (ms). */
@@ -10,40 +11,66 @@ export interface LineOutput extends DestinationStream {
   /** Writes what is gathered; `done` once it is out. */
   flush(done?: (err?: Error) => void): void;
   flushSync(): void;
+  /** Chunks dropped because more than `maxBufferedBytes` waited (asynchronous output only). */
+  readonly dropped: number;
+}
+
+export interface LineOutputOptions {
+  /** Default 1 (standard output). */
+  fd?: number;
+  /**
+   * Default true: a chunk is written before `write` returns (pino's own default), so a stalled
+   * reader stalls the process. false: chunks go through libuv's pool, and at most
+   * `maxBufferedBytes` wait; past that, chunks are dropped (counted in `dropped`) rather than
+   * grow memory without end or block the event loop (the gateway: serving must not stop
+   * because its log reader did).
+   */
+  sync?: boolean;
+  /** Default 64 MiB. */
+  maxBufferedBytes?: number;
 }
 
 /**
  * Log lines gathered in a list and written as one chunk of ~4 KiB, at least every
- * LOG_FLUSH_INTERVAL_MS, synchronously (sonic-boom does the writing: partial writes, a full pipe's
- * EAGAIN). What is gathered is written when the process exits, also after an uncaught
- * exception; only a process killed outright (SIGKILL, power loss) loses up to 100 ms of lines.
+ * LOG_FLUSH_INTERVAL_MS (sonic-boom does the writing: partial writes, a full pipe's EAGAIN).
+ * What is gathered is written when the process exits, also after an uncaught exception; only a
+ * process killed outright (SIGKILL, power loss) loses up to 100 ms of lines.
  *
  * Why not sonic-boom's own `minLength` buffering: in its string mode every write measures the
  * UTF-8 length of the whole pending chunk again (`Buffer.byteLength` of a growing concatenated
  * string, flattened each time) and re-encodes the chunk once written; in its buffer mode each
  * line is encoded on its own. Under callgrind that was ~10 k instructions of a cached read in
- * modern (7 %). Here a line costs a push; a chunk is joined and encoded once.
- * Synchronous on purpose: pino's asynchronous destination measured ~3x the CPU per line of a
- * synchronous one, in this process and its libuv threads together.
+ * modern (7 %). Here a line costs a push; a chunk is joined and encoded once. (pino's
+ * asynchronous destination writing line by line measured ~3x the CPU per line of a
+ * synchronous one; in chunks, one trip through libuv's pool per ~20 lines.)
  */
-export function lineOutput(fd = 1): LineOutput {
+export function lineOutput(options: LineOutputOptions = {}): LineOutput {
+  const sync = options.sync ?? true;
   const sink = pino.destination({
-    dest: fd,
-    sync: true,
+    dest: options.fd ?? 1,
+    sync,
     contentMode: 'buffer',
+    // asynchronous: minLength 1 so that flush(done) waits for the write under way
+    ...(sync ? {} : { minLength: 1, maxLength: options.maxBufferedBytes ?? 64 * 1024 * 1024 }),
   } as Parameters<typeof pino.destination>[0]);
+  let dropped = 0;
+  sink.on('drop', () => {
+    dropped++;
+  });
   let lines: string[] = [];
   let chars = 0;
-  const writeGathered = () => {
-    if (lines.length === 0) return;
+  const take = (): string => {
     const chunk = lines.length === 1 ? lines[0]! : lines.join('');
     lines = [];
     chars = 0;
-    sink.write(Buffer.from(chunk) as unknown as string);
+    return chunk;
+  };
+  const writeGathered = () => {
+    if (lines.length > 0) sink.write(Buffer.from(take()) as unknown as string);
   };
   const timer = setInterval(writeGathered, LOG_FLUSH_INTERVAL_MS);
   timer.unref();
-  const output: LineOutput = {
+  return {
     write(line: string) {
       lines.push(line);
       chars += line.length;
@@ -57,25 +84,46 @@ export function lineOutput(fd = 1): LineOutput {
         done?.(err as Error);
         return;
       }
-      done?.();
+      if (sync) done?.();
+      else sink.flush(done);
     },
     flushSync() {
-      writeGathered();
+      const chunk = lines.length > 0 ? Buffer.from(take()) : undefined;
       sink.flushSync();
+      // written here, not handed to the sink: asynchronously it would start a write that an
+      // exiting process never finishes
+      if (chunk) writeFully(options.fd ?? 1, chunk);
+    },
+    get dropped() {
+      return dropped;
     },
   };
-  return output;
+}
+
+/** Every byte of `chunk`, synchronously (a full pipe is retried for up to a second). */
+function writeFully(fd: number, chunk: Buffer): void {
+  let offset = 0;
+  let waited = 0;
+  while (offset < chunk.length) {
+    try {
+      offset += writeSync(fd, chunk, offset);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || waited >= 1000) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      waited += 10;
+    }
+  }
 }
 
 let stdout: LineOutput | undefined;
 
 /**
  * The process's standard output as a LineOutput: one per process, shared by every logger, so
- * two buffers' chunks never interleave. Flushed at exit.
+ * two buffers' chunks never interleave (the first call's `sync` holds). Flushed at exit.
  */
-export function stdoutLines(): LineOutput {
+export function stdoutLines(options: { sync?: boolean } = {}): LineOutput {
   if (!stdout) {
-    const output = lineOutput(1);
+    const output = lineOutput({ fd: 1, sync: options.sync });
     process.once('exit', () => {
       try {
         output.flushSync();
@@ -86,6 +134,11 @@ export function stdoutLines(): LineOutput {
     stdout = output;
   }
   return stdout;
+}
+
+/** Chunks the process's standard output has dropped so far (0 before it is used). */
+export function stdoutDroppedChunks(): number {
+  return stdout?.dropped ?? 0;
 }
 
 let lastMs = -1;

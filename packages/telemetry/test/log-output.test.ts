@@ -10,10 +10,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 /** A LineOutput onto a fresh file, and what the file holds so far. */
-function onFile() {
+function onFile(sync = true) {
   const path = join(dir, `out-${files++}.log`);
   const fd = openSync(path, 'w');
-  return { output: lineOutput(fd), read: () => readFileSync(path, 'utf8'), close: () => closeSync(fd) };
+  return {
+    output: lineOutput({ fd, sync }),
+    read: () => readFileSync(path, 'utf8'),
+    close: () => closeSync(fd),
+  };
 }
 
 describe('lineOutput', () => {
@@ -54,6 +58,43 @@ describe('lineOutput', () => {
     while (read() === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(read()).toBe('{"msg":"one"}\n');
     close();
+  });
+
+  it('asynchronous: flush(done) calls back once every line is written, in order, byte for byte (generated)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 400 }), { minLength: 1, maxLength: 120 }),
+        async (texts) => {
+          const { output, read, close } = onFile(false);
+          const lines = texts.map((t) => `${JSON.stringify({ t })}\n`);
+          for (const line of lines) output.write(line);
+          await new Promise<void>((resolve, reject) =>
+            output.flush((err) => (err ? reject(err) : resolve())),
+          );
+          expect(read()).toBe(lines.join(''));
+          expect(output.dropped).toBe(0);
+          close();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('asynchronous, writes outpacing the output: past maxBufferedBytes whole chunks are dropped and counted, memory stays bounded', async () => {
+    const path = join(dir, `out-${files++}.log`);
+    const fd = openSync(path, 'w');
+    const output = lineOutput({ fd, sync: false, maxBufferedBytes: 256 * 1024 });
+    const line = `${JSON.stringify({ msg: 'x'.repeat(190) })}\n`; // 201 characters
+    // one synchronous burst: the first chunk's write is under way, the rest wait (or not)
+    for (let i = 0; i < 20_000; i++) output.write(line);
+    expect(output.dropped).toBeGreaterThan(0);
+    await new Promise<void>((resolve, reject) => output.flush((err) => (err ? reject(err) : resolve())));
+    const written = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+    closeSync(fd);
+    // what was kept is whole lines, and no more than fits: the first chunk and 256 KiB
+    for (const l of written) expect(l).toBe(line.slice(0, -1));
+    expect(written.length).toBeLessThan(20_000);
+    expect(written.length * line.length).toBeLessThanOrEqual(256 * 1024 + 8 * 1024);
   });
 
   it('flush(done) calls back once the gathered lines are written', async () => {
