@@ -55,9 +55,15 @@ export function createHttpMetrics(service: string): HttpMetrics {
   const children = new Map<string, Map<string, Map<number, Child>>>();
   const childFor = (method: string, route: string, status: number): Child => {
     let byMethod = children.get(route);
-    if (!byMethod) children.set(route, (byMethod = new Map()));
+    if (!byMethod) {
+      byMethod = new Map();
+      children.set(route, byMethod);
+    }
     let byStatus = byMethod.get(method);
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    if (!byStatus) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
     let child = byStatus.get(status);
     if (!child) {
       const labels = { method, route, status: String(status) };

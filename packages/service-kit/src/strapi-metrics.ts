@@ -91,8 +91,10 @@ export function attachStrapiMetrics(
     }),
     client.on('cache', (event) => {
       let slot = cacheSlots.get(event.result);
-      if (!slot)
-        cacheSlots.set(event.result, (slot = m.cacheCounts.slot({ client: name, kind: event.result })));
+      if (!slot) {
+        slot = m.cacheCounts.slot({ client: name, kind: event.result });
+        cacheSlots.set(event.result, slot);
+      }
       slot.n++;
     }),
     client.on('invalidate', (event) => m.invalidations.inc({ client: name, source: event.source })),

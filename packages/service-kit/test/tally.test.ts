@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createHttpMetrics } from '../src/metrics.ts';
 
