@@ -89,10 +89,14 @@ export function lineOutput(options: LineOutputOptions = {}): LineOutput {
     },
     flushSync() {
       const chunk = lines.length > 0 ? Buffer.from(take()) : undefined;
-      sink.flushSync();
-      // written here, not handed to the sink: asynchronously it would start a write that an
-      // exiting process never finishes
-      if (chunk) writeFully(options.fd ?? 1, chunk);
+      try {
+        sink.flushSync();
+      } finally {
+        // written here, not handed to the sink: asynchronously it would start a write that an
+        // exiting process never finishes; and written even if the sink was already ended (pino's
+        // own exit hook may have run first)
+        if (chunk) writeFully(options.fd ?? 1, chunk);
+      }
     },
     get dropped() {
       return dropped;
