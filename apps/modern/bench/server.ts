@@ -9,7 +9,7 @@
  *
  * The apps' cache tier comes from the environment the parent sets: BENCH_STRAPI_URL, REDIS_URL
  * (unset: no Redis), BENCH_REDIS_PREFIX, CACHE_TTL_MS, CACHE_GRACE_MS, CACHE_L1_MAX_ITEMS,
- * LOG_LEVEL. Reports `{ url }` over IPC, then answers:
+ * LOG_LEVEL; BENCH_PRESSURE_DELAY_MS raises modern's load-shedding threshold. Reports `{ url }` over IPC, then answers:
  *   'cpu'        → `{ cpu }` (process.cpuUsage(): this process's own CPU time)
  *   'count-on'   → starts counting the read client's cache events by result and layer
  *   'count-off'  → `{ counts }` and stops counting (never on during a measured run)
@@ -95,7 +95,10 @@ if (kind === 'bare-http') {
     metrics: shared.metrics,
   };
   if (kind === 'modern') {
-    url = await createModernApp(deps).listen({ port: 0, host: '127.0.0.1' });
+    // the instructions bench sets load shedding out of reach (callgrind slows the loop fifty-fold)
+    const pressureDelay = Number(env.BENCH_PRESSURE_DELAY_MS) || undefined;
+    const tuning = pressureDelay ? { underPressure: { maxEventLoopDelay: pressureDelay } } : undefined;
+    url = await createModernApp({ ...deps, tuning }).listen({ port: 0, host: '127.0.0.1' });
   } else {
     url = (
       await listenLegacy(createLegacyApp(deps), { host: '127.0.0.1', port: 0, logger, metrics: deps.metrics })

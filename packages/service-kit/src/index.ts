@@ -16,6 +16,7 @@ export {
   type LoginLimitOptions,
 } from './login-limit.ts';
 export { createLogger, type Logger, REDACT_PATHS, type RequestLine, writeRequestLine } from './logger.ts';
+export { LatencyHistogram, type LatencySeries } from './latency-histogram.ts';
 export { createHttpMetrics, type HttpMetrics, LATENCY_BUCKETS } from './metrics.ts';
 export { requestIdFrom } from './request-id.ts';
 export { attachStrapiMetrics } from './strapi-metrics.ts';

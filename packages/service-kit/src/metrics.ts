@@ -1,11 +1,12 @@
 import { exemplarLabels } from '@pilot/telemetry';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { LatencyHistogram, type LatencySeries } from './latency-histogram.ts';
 import { Tally, type TallySlot } from './tally.ts';
 
 export interface HttpMetrics {
   registry: Registry;
   requests: Counter<'method' | 'route' | 'status'>;
-  duration: Histogram<'method' | 'route' | 'status'>;
+  duration: LatencyHistogram;
   /** Records one finished request; `route` is the route pattern, never the raw URL. */
   observe(method: string, route: string, status: number, seconds: number): void;
 }
@@ -13,7 +14,7 @@ export interface HttpMetrics {
 interface Child {
   labels: Record<string, string>;
   count: TallySlot;
-  latency: { observe(v: number): void };
+  latency: LatencySeries;
 }
 
 /** Latency buckets from 1 ms to 10 s: covers cached reads and the 3 s legacy /aggregate. */
@@ -37,18 +38,17 @@ export function createHttpMetrics(service: string): HttpMetrics {
       counted.flush(this);
     },
   });
-  const duration = new Histogram({
+  const duration = new LatencyHistogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency, by route pattern and status.',
-    labelNames: ['method', 'route', 'status'] as const,
+    labelNames: ['method', 'route', 'status'],
     buckets: LATENCY_BUCKETS,
-    // the trace of a sampled request, shown in OpenMetrics (see @pilot/telemetry renderMetrics);
-    // prom-client refuses exemplars at construction in a Prometheus-text registry, not after
+    // the trace of a sampled request, shown in OpenMetrics (see @pilot/telemetry renderMetrics)
     enableExemplars: true,
-    registers: [],
   });
-  registry.registerMetric(duration);
-  // prom-client hashes the label set on every inc/observe; the set of (route pattern, method,
+  // a prom-client registry renders any metric through get(); see latency-histogram.ts
+  registry.registerMetric(duration as never);
+  // prom-client hashes the label set on every inc; the set of (route pattern, method,
   // status) is small and bounded, so each combination is resolved to its children once, found
   // by three map lookups on the values themselves (a joined string key was built and hashed
   // per request)
@@ -67,7 +67,7 @@ export function createHttpMetrics(service: string): HttpMetrics {
     let child = byStatus.get(status);
     if (!child) {
       const labels = { method, route, status: String(status) };
-      child = { labels, count: counted.slot(labels), latency: duration.labels(labels) };
+      child = { labels, count: counted.slot(labels), latency: duration.series(labels) };
       byStatus.set(status, child);
     }
     return child;
@@ -79,11 +79,7 @@ export function createHttpMetrics(service: string): HttpMetrics {
     observe(method, route, status, seconds) {
       const child = childFor(method, route, status);
       child.count.n++;
-      const exemplar = exemplarLabels();
-      // prom-client types exemplar labels as the metric's own label names; any names are valid
-      if (exemplar)
-        duration.observe({ labels: child.labels, value: seconds, exemplarLabels: exemplar as never });
-      else child.latency.observe(seconds);
+      child.latency.observe(seconds, exemplarLabels());
     },
   };
 }

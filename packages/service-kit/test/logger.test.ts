@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type RequestLine, writeRequestLine } from '../src/index.ts';
@@ -72,6 +73,48 @@ describe('writeRequestLine', () => {
       /^\{"level":30,"time":"\d{4}-\d\d-\d\dT[\d:.]+Z","service":"modern","name":"modern","requestId":/,
     );
     for (const text of direct.lines) expect(JSON.parse(text)).toMatchObject({ msg: 'request completed' });
+  });
+
+  it('writes the text pino writes for generated lines (any Unicode, quotes, controls, lone surrogates, odd numbers)', () => {
+    const logger = createLogger({ service: 'modern', level: 'info' });
+    const text = fc.oneof(
+      fc.string({ unit: 'grapheme-ascii' }),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('"', '\\', '\u2028', '\ud800', '\udc00x', '/a?b=%22'),
+    );
+    const number = fc.oneof(
+      fc.double(),
+      fc.integer(),
+      fc.constantFrom(-0, Number.NaN, Number.POSITIVE_INFINITY),
+    );
+    const line = fc.record({
+      requestId: text,
+      req: fc.record({
+        method: text,
+        url: text,
+        version: fc.option(text, { nil: undefined }),
+        host: text,
+        remoteAddress: fc.option(text, { nil: undefined }),
+        remotePort: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
+      }),
+      statusCode: fc.oneof(fc.integer({ min: 100, max: 599 }), number),
+      responseTime: number,
+    });
+    fc.assert(
+      fc.property(line, (l: RequestLine) => {
+        const viaPino = capturing(logger, { serializers: fastifySerializers });
+        const direct = capturing(logger, { serializers: fastifySerializers });
+        viaPino.child
+          .child({ requestId: l.requestId })
+          .info(
+            { req: l.req, res: { statusCode: l.statusCode }, responseTime: l.responseTime },
+            'request completed',
+          );
+        expect(writeRequestLine(direct.child, l)).toBe(true);
+        expect(direct.lines.map(withoutTime)).toEqual(viaPino.lines.map(withoutTime));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('declines (the caller logs the usual way) below info, for loggers of other making and for prefixed children', () => {

@@ -147,6 +147,8 @@ export function stdoutDroppedChunks(): number {
 
 let lastMs = -1;
 let lastTime = '';
+let lastSecond = Number.NaN;
+let secondPrefix = '';
 
 /**
  * pino's `isoTime`, formatted once per millisecond instead of once per line (a busy server
@@ -156,7 +158,23 @@ export function isoTime(): string {
   const now = Date.now();
   if (now !== lastMs) {
     lastMs = now;
-    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+    lastTime = isoTimeAt(now);
   }
   return lastTime;
+}
+
+/**
+ * `,"time":"<ISO 8601>"` for `ms`. `toISOString` costs ~7 k instructions (the runtime formats
+ * the whole date with printf), so it runs once per second and the milliseconds are appended.
+ */
+export function isoTimeAt(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    // "YYYY-MM-DDTHH:mm:ss." of an ISO string that ends "sssZ"; years past 9999 have no fixed width
+    const iso = new Date(second * 1000).toISOString();
+    secondPrefix = `,"time":"${iso.slice(0, -4)}`;
+  }
+  const milli = ms - second * 1000;
+  return `${secondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z"`;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOG_FLUSH_INTERVAL_MS, lineOutput } from '../src/log-output.ts';
+import { isoTimeAt, LOG_FLUSH_INTERVAL_MS, lineOutput } from '../src/log-output.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'line-output-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,7 +89,9 @@ describe('lineOutput', () => {
     for (let i = 0; i < 20_000; i++) output.write(line);
     expect(output.dropped).toBeGreaterThan(0);
     await new Promise<void>((resolve, reject) => output.flush((err) => (err ? reject(err) : resolve())));
-    const written = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
+    const written = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
     closeSync(fd);
     // what was kept is whole lines, and no more than fits: the first chunk and 256 KiB
     for (const l of written) expect(l).toBe(line.slice(0, -1));
@@ -103,5 +105,19 @@ describe('lineOutput', () => {
     await new Promise<void>((resolve, reject) => output.flush((err) => (err ? reject(err) : resolve())));
     expect(read()).toBe('{"msg":"a"}\n');
     close();
+  });
+});
+
+describe('isoTimeAt', () => {
+  it("writes toISOString's text for any time, also for runs of times within one second (its cache)", () => {
+    const instant = fc.double({ min: -8.64e15, max: 8.64e15, noNaN: true }).map(Math.trunc);
+    const run = fc.tuple(instant, fc.array(fc.integer({ min: -1500, max: 1500 }), { maxLength: 8 }));
+    fc.assert(
+      fc.property(run, ([start, steps]) => {
+        for (const ms of [start, ...steps.map((d) => Math.max(-8.64e15, Math.min(8.64e15, start + d)))])
+          expect(isoTimeAt(ms)).toBe(`,"time":"${new Date(ms).toISOString()}"`);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

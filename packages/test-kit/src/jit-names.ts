@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
  * Names for the JIT code callgrind can only show as addresses (`???:0x…`): V8's perf map
  * (`--perf-basic-prof` writes `/tmp/perf-<pid>.map`, one `start size name` line per code object,
  * in the order they were made). Where code was freed and its address reused, the later entry
- * wins. Reads and removes the file.
+ * wins. Reads and removes the file (kept with PERF_MAP_KEEP=1, for callgrind_annotate's caller trees).
  */
 export function perfMapNames(pid: number): (address: number) => string | undefined {
   const file = `/tmp/perf-${pid}.map`;
@@ -15,7 +15,7 @@ export function perfMapNames(pid: number): (address: number) => string | undefin
     const from = Number.parseInt(start, 16);
     byStart.set(from, { end: from + Number.parseInt(size, 16), name: name.join(' ') });
   }
-  rmSync(file, { force: true });
+  if (process.env.PERF_MAP_KEEP !== '1') rmSync(file, { force: true });
   const starts = [...byStart.keys()].sort((a, b) => a - b);
   return (address) => {
     let lo = 0;
