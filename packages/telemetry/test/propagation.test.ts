@@ -88,13 +88,24 @@ describe('extracting', () => {
         fc.constantFrom('', '-extra', ' '),
       )
       .map(([version, traceId, spanId, flags, tail]) => `${version}-${traceId}-${spanId}-${flags}${tail}`);
-    // one character replaced, dropped or upper-cased anywhere
+    // one character replaced, dropped, upper-cased or turned into a look-alike whose low 7 bits
+    // are the same (a table indexed by `c & 127` must still refuse it) anywhere
     const mangled = fc
-      .tuple(canonical, fc.nat(), fc.constantFrom('drop', 'upper', 'replace'), fc.string({ maxLength: 1 }))
-      .map(([value, at, how, char]) => {
+      .tuple(
+        canonical,
+        fc.nat(),
+        fc.constantFrom('drop', 'upper', 'replace', 'high'),
+        fc.string({ maxLength: 1 }),
+        fc.integer({ min: 1, max: 511 }),
+      )
+      .map(([value, at, how, char, high]) => {
         const i = at % value.length;
         if (how === 'drop') return value.slice(0, i) + value.slice(i + 1);
         if (how === 'upper') return value.slice(0, i) + value[i]!.toUpperCase() + value.slice(i + 1);
+        if (how === 'high')
+          return (
+            value.slice(0, i) + String.fromCharCode(value.charCodeAt(i) + 128 * high) + value.slice(i + 1)
+          );
         return value.slice(0, i) + char + value.slice(i + 1);
       });
     fc.assert(
@@ -123,6 +134,25 @@ describe('extracting', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('refuses what the propagator refuses on the fast path (version 00, nothing else): any character of a valid header changed to any other', () => {
+    tracing = startTestTracing();
+    const hex = (length: number) =>
+      fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: length, maxLength: length });
+    const valid = fc
+      .tuple(hex(32), hex(16), hex(2))
+      .map(([traceId, spanId, flags]) => `00-${traceId}-${spanId}-${flags}`);
+    fc.assert(
+      fc.property(valid, fc.nat(), fc.integer({ min: 0, max: 0xffff }), (value, at, code) => {
+        const i = at % value.length;
+        const headers = { traceparent: value.slice(0, i) + String.fromCharCode(code) + value.slice(i + 1) };
+        expect(trace.getSpanContext(extractContext(headers))).toEqual(
+          trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers)),
+        );
+      }),
+      { numRuns: 3000 },
     );
   });
 
