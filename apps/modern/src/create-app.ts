@@ -12,7 +12,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import app from './app.ts';
 import type { AppDeps } from './deps.ts';
 import { frameworkErrors } from './lib/framework-errors.ts';
-import { lazyChildLogger } from './plugins/app/lazy-logger.ts';
+import { withLazyRequestLoggers } from './plugins/app/lazy-logger.ts';
 import { RequestLogController } from './plugins/app/logging.ts';
 import { UNMATCHED_ROUTE } from './plugins/app/metrics.ts';
 import { genReqId } from './plugins/app/request-id.ts';
@@ -32,10 +32,10 @@ function trustProxyOption(trust: ServiceConfig['TRUST_PROXY']) {
 export function serverOptions(deps: AppDeps): FastifyHttpOptions<Server> {
   const { metrics } = deps;
   return {
-    loggerInstance: deps.logger,
+    // request loggers are lazy (no pino child per request), made by Fastify's default factory
+    loggerInstance: withLazyRequestLoggers(deps.logger),
     genReqId,
     logController: new RequestLogController(),
-    childLoggerFactory: lazyChildLogger,
     bodyLimit: LIMITS.bodyLimitBytes,
     // the client's address from X-Forwarded-* of these peers, as legacy's 'trust proxy'
     trustProxy: trustProxyOption(deps.config.TRUST_PROXY),

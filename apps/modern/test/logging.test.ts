@@ -3,7 +3,7 @@ import { createLogger } from '@pilot/service-kit';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/index.ts';
-import { lazyChildLogger } from '../src/plugins/app/lazy-logger.ts';
+import { lazyChildLogger, plainParent } from '../src/plugins/app/lazy-logger.ts';
 import { testDeps } from './helpers.ts';
 
 function capture(level: string) {
@@ -96,6 +96,29 @@ describe('request logs (the same convention as legacy)', () => {
     debugLog.debug({ n: 2 }, 'detail');
     expect(own.text.map((line) => JSON.parse(line).msg)).toEqual(['detail']);
     expect(debugLog.child({ more: 1 }).bindings()).toMatchObject({ requestId: 'same-1', more: 1 });
+  });
+
+  it("each request's logger is a lazy one, made by Fastify's own factory; the server's logger is a real one", async () => {
+    const { lines, logger } = capture('info');
+    const app = createApp(testDeps({ logger }));
+    let lazy: boolean | undefined;
+    app.get('/probe', async (request) => {
+      lazy = plainParent(request.log) !== undefined;
+      request.log.info({ n: 1 }, 'inside');
+      return {};
+    });
+    app.log.info('server line');
+    await app.inject({ url: '/probe', headers: { 'x-request-id': 'lazy-1' } });
+    await app.close();
+    expect(lazy).toBe(true);
+    expect(plainParent(app.log)).toBeUndefined();
+    expect(lines.find((l) => l.msg === 'inside')).toMatchObject({
+      requestId: 'lazy-1',
+      n: 1,
+      service: 'modern',
+    });
+    expect(lines.find((l) => l.msg === 'server line')).toMatchObject({ service: 'modern' });
+    expect(lines.find((l) => l.msg === 'server line')).not.toHaveProperty('requestId');
   });
 
   it("with the service's own logger, the request line is written in one go with every field", async () => {

@@ -4,12 +4,10 @@ import { memoSerializerCompiler } from '../src/lib/serializer.ts';
 
 function compile() {
   let checks = 0;
-  const schema = z
-    .object({ data: z.object({ title: z.string(), tags: z.array(z.string()) }) })
-    .refine(() => {
-      checks++;
-      return true;
-    });
+  const schema = z.object({ data: z.object({ title: z.string(), tags: z.array(z.string()) }) }).refine(() => {
+    checks++;
+    return true;
+  });
   const serialize = memoSerializerCompiler({ schema, method: 'GET', url: '/x', httpStatus: '200' } as never);
   return { serialize, checks: () => checks };
 }

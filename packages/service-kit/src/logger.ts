@@ -88,11 +88,16 @@ export function writeRequestLine(logger: Logger, line: RequestLine): boolean {
   if (!logger.isLevelEnabled('info') || !writesPlainly(logger)) return false;
   const internals = logger as unknown as Record<symbol, unknown>;
   const { req } = line;
+  // one check over all the strings (the usual line has nothing to escape); field by field otherwise
+  const plain = !NEEDS_ESCAPE.test(
+    `${line.requestId}${req.method}${req.url}${req.version ?? ''}${req.host}${req.remoteAddress ?? ''}`,
+  );
+  const str = plain ? quoted : jsonString;
   const text =
-    `{"level":30${isoTime()}${internals[chindingsSym] as string},"requestId":${jsonString(line.requestId)}` +
-    `,"req":{"method":${jsonString(req.method)}` +
-    `${jsonField('url', req.url)}${jsonField('version', req.version)}${jsonField('host', req.host)}` +
-    `${jsonField('remoteAddress', req.remoteAddress)}${jsonField('remotePort', req.remotePort)}}` +
+    `{"level":30${isoTime()}${internals[chindingsSym] as string},"requestId":${str(line.requestId)}` +
+    `,"req":{"method":${str(req.method)}${jsonField('url', req.url, str)}${jsonField('version', req.version, str)}` +
+    `${jsonField('host', req.host, str)}${jsonField('remoteAddress', req.remoteAddress, str)}` +
+    `${jsonField('remotePort', req.remotePort, str)}}` +
     `,"res":{"statusCode":${jsonNumber(line.statusCode)}},"responseTime":${jsonNumber(line.responseTime)},"msg":"request completed"}\n`;
   (internals[streamSym] as { write(text: string): void }).write(text);
   return true;
@@ -104,28 +109,28 @@ export function writeRequestLine(logger: Logger, line: RequestLine): boolean {
  * object under callgrind); a string with nothing to escape needs only its quotes.
  */
 function jsonString(value: string): string {
-  return needsEscape(value) ? JSON.stringify(value) : `"${value}"`;
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+/** A string known to need no escaping. */
+function quoted(value: string): string {
+  return `"${value}"`;
 }
 
 /**
- * Whether JSON escapes anything in `value`: controls, `"`, `\`, surrogates (a lone one is
- * escaped; a pair is left to JSON.stringify too). A loop, not a regular expression: for these
- * short strings the expression's call cost ~350 instructions each under callgrind, the loop less.
+ * What JSON escapes: controls, `"`, `\\`, surrogates (a lone one is escaped; a pair is left to
+ * JSON.stringify too). A regular expression, not a `charCodeAt` loop: under callgrind the loop
+ * cost ~2.4 k instructions per request line against ~1.7 k.
  */
-function needsEscape(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
-  }
-  return false;
-}
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 function jsonNumber(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
 }
 
 /** `,"name":value` as JSON.stringify writes an object's property; nothing for undefined. */
-function jsonField(name: string, value: string | number | undefined): string {
+function jsonField(name: string, value: string | number | undefined, str: (value: string) => string): string {
   if (value === undefined) return '';
-  return `,"${name}":${typeof value === 'number' ? jsonNumber(value) : jsonString(value)}`;
+  return `,"${name}":${typeof value === 'number' ? jsonNumber(value) : str(value)}`;
 }
