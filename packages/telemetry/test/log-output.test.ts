@@ -36,6 +36,27 @@ describe('lineOutput', () => {
     );
   });
 
+  it('keeps order and bytes when lines of any length mix, up to longer than the chunk buffer (generated)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.constantFrom('a', 'é', '€', '𝄞'), fc.oneof(fc.nat(200), fc.nat(40_000))),
+          { maxLength: 30 },
+        ),
+        (specs) => {
+          const { output, read, close } = onFile();
+          const lines = specs.map(([char, n]) => `${char.repeat(n)}\n`);
+          for (const line of lines) output.write(line);
+          output.flushSync();
+          const written = read();
+          close();
+          expect(written).toBe(lines.join(''));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('gathers lines into chunks: nothing is written below ~4 KiB, whole lines once past it', () => {
     const { output, read, close } = onFile();
     const line = `${JSON.stringify({ msg: 'x'.repeat(90) })}\n`; // 101 characters
