@@ -21,6 +21,9 @@ describe('memoSerializerCompiler', () => {
     expect(serialize(body)).toBe(text);
     expect(checks()).toBe(1);
     expect(Object.isFrozen(body.data.tags)).toBe(true);
+    const unicode = Object.freeze({ data: { title: 'Ünïcode “quotes” 𝄞', tags: [] } });
+    expect(serialize(unicode)).toBe(JSON.stringify(unicode));
+    expect(serialize(unicode)).toBe(JSON.stringify(unicode));
     expect(() => {
       (body.data as { title: string }).title = 'B';
     }).toThrow(TypeError);
