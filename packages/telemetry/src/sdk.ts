@@ -25,12 +25,12 @@ import {
   type SamplingResult,
   type SpanExporter,
   type SpanProcessor,
-  TraceIdRatioBasedSampler,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TracingConfig } from './config.ts';
 import { instrumentHttpServers } from './http-server.ts';
+import { BatchedIdGenerator, TraceIdRatioSampler } from './trace-ids.ts';
 
 /**
  * The SDK, loaded only when tracing is on (index.ts imports this module dynamically): with
@@ -107,7 +107,7 @@ export function buildSampler(config: Pick<TracingConfig, 'sampler' | 'ratio' | '
 }
 
 function baseSampler(config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming'>): Sampler {
-  const ratio = new TraceIdRatioBasedSampler(config.ratio);
+  const ratio = new TraceIdRatioSampler(config.ratio);
   switch (config.sampler) {
     case 'always_on':
       return new AlwaysOnSampler();
@@ -177,6 +177,7 @@ export function startSdk(options: SdkOptions): Sdk {
     });
   const provider = new TracerProvider({
     resource,
+    idGenerator: new BatchedIdGenerator(),
     sampler: buildSampler(config),
     spanProcessors: [processor],
   });

@@ -39,10 +39,9 @@ describe('lineOutput', () => {
   it('keeps order and bytes when lines of any length mix, up to longer than the chunk buffer (generated)', () => {
     fc.assert(
       fc.property(
-        fc.array(
-          fc.tuple(fc.constantFrom('a', 'é', '€', '𝄞'), fc.oneof(fc.nat(200), fc.nat(40_000))),
-          { maxLength: 30 },
-        ),
+        fc.array(fc.tuple(fc.constantFrom('a', 'é', '€', '𝄞'), fc.oneof(fc.nat(200), fc.nat(40_000))), {
+          maxLength: 30,
+        }),
         (specs) => {
           const { output, read, close } = onFile();
           const lines = specs.map(([char, n]) => `${char.repeat(n)}\n`);

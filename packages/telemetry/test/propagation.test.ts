@@ -194,8 +194,32 @@ describe('outgoing headers', () => {
 
   it('are what the W3C propagators write, for generated span contexts, trace states, baggage and suppression', () => {
     tracing = startTestTracing();
+    // valid ids mostly; also upper case (valid to the API), all zeros, a stray character, a wrong length
     const hex = (length: number) =>
-      fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: length, maxLength: length });
+      fc.oneof(
+        {
+          weight: 6,
+          arbitrary: fc.string({
+            unit: fc.constantFrom(...'0123456789abcdef'),
+            minLength: length,
+            maxLength: length,
+          }),
+        },
+        fc.string({
+          unit: fc.constantFrom(...'0123456789ABCDEFabcdef'),
+          minLength: length,
+          maxLength: length,
+        }),
+        fc.constant('0'.repeat(length)),
+        fc
+          .tuple(fc.nat(length - 1), fc.integer({ min: 0, max: 0xffff }))
+          .map(([at, code]) => `${'a'.repeat(at)}${String.fromCharCode(code)}${'b'.repeat(length - at - 1)}`),
+        fc.string({
+          unit: fc.constantFrom(...'0123456789abcdef'),
+          minLength: length - 1,
+          maxLength: length + 1,
+        }),
+      );
     const key = fc.stringMatching(/^[a-z][a-z0-9_*/-]{0,8}$/);
     const value = fc.stringMatching(/^[!-+--<>-~]{1,8}$/);
     fc.assert(
