@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchResult, benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
+import { type BenchResult, benchTarget, printTargets, writeBenchReport } from '@pilot/test-kit/bench';
 import {
   callgrindArgs,
   countWindow,
@@ -195,8 +195,7 @@ async function main(): Promise<void> {
     targets,
   });
   console.table(counted.map(({ id, ...rest }) => rest));
-  for (const t of targets)
-    console.log(`${t.met ? 'met ' : 'MISS'} ${t.name}: ${t.value} (${t.comparison} ${t.target})`);
+  printTargets(targets);
   console.log(`written to ${file}`);
 }
 

@@ -37,7 +37,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchTarget, writeBenchReport } from '@pilot/test-kit/bench';
+import { benchTarget, printTargets, writeBenchReport } from '@pilot/test-kit/bench';
 import {
   callgrindArgs,
   countWindow,
@@ -206,8 +206,7 @@ async function main(): Promise<void> {
     targets,
   });
   console.table(counted);
-  for (const t of targets)
-    console.log(`${t.met ? 'met ' : 'MISS'} ${t.name}: ${t.value} (${t.comparison} ${t.target})`);
+  printTargets(targets);
   console.log(`written to ${file}`);
 }
 

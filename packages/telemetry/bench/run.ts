@@ -24,6 +24,7 @@ import {
   benchTarget,
   pinnableCores,
   pinToCores,
+  printTargets,
   procCpuSeconds,
   writeBenchReport,
 } from '@pilot/test-kit/bench';
@@ -314,8 +315,7 @@ async function main(): Promise<void> {
       }),
     ),
   );
-  for (const t of targets)
-    console.log(`${t.met ? 'met ' : 'MISS'} ${t.name}: ${t.value} (${t.comparison} ${t.target})`);
+  printTargets(targets);
   console.log(`written to ${file}`);
 }
 

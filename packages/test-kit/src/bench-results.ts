@@ -92,6 +92,15 @@ export function benchTarget(
 }
 
 /** The repository root (the folder with pnpm-workspace.yaml) above `from`. */
+/** Prints each target as `met` / `MISS` with its value and bound (the line every bench ends with). */
+export function printTargets(
+  targets: readonly BenchTarget[],
+  log: (line: string) => void = console.log,
+): void {
+  for (const t of targets)
+    log(`${t.met ? 'met ' : 'MISS'} ${t.name}: ${t.value} (${t.comparison} ${t.target})`);
+}
+
 export function repoRoot(from = process.cwd()): string {
   let dir = from;
   for (;;) {

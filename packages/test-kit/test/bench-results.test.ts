@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  printTargets,
   BENCH_RESULTS_FORMAT,
   benchResultsFile,
   benchTarget,
@@ -32,6 +33,15 @@ describe('bench results', () => {
     expect(benchTarget('c', null, '>=', 1, 'x / y', 'no Redis').met).toBe(false);
     expect(benchTarget('c', Number.NaN, '<=', 1, 'x / y').met).toBe(false);
     expect(benchTarget('c', null, '>=', 1, 'x / y', 'no Redis')).toMatchObject({ note: 'no Redis' });
+  });
+
+  it('prints each target as met or MISS with its value and bound', () => {
+    const lines: string[] = [];
+    printTargets(
+      [benchTarget('a', 0.5, '<=', 1, 'x / y'), benchTarget('b', null, '>=', 2, 'x / y')],
+      (line) => lines.push(line),
+    );
+    expect(lines).toEqual(['met  a: 0.5 (<= 1)', 'MISS b: null (>= 2)']);
   });
 
   it('names one file per package', () => {
