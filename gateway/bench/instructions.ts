@@ -14,15 +14,15 @@
  * A minute or two per participant; not part of `./pilot bench`. Results, with the targets the
  * CPU bench has, counted in instructions: bench-results/pilot-gateway-instructions.json.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchResult, benchTarget, printTargets, writeBenchReport } from '@pilot/test-kit/bench';
 import {
-  callgrindArgs,
   countWindow,
+  forkParticipant,
   stopCounted,
   topFunctions,
   valgrindAvailable,
@@ -68,21 +68,14 @@ async function start(
   args: string[],
   out?: string,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const node = [...SERVICE_NODE_FLAGS, ...(out && ATTRIBUTE ? ['--perf-basic-prof'] : [])];
-  const child = out
-    ? fork(serversFile, [role, ...args], {
-        // valgrind runs node, which finds the IPC channel it inherits (NODE_CHANNEL_FD)
-        execPath: 'valgrind',
-        execArgv: callgrindArgs(out, [process.execPath, ...node]),
-        // timers and deadlines misfire on callgrind's clock (see servers.ts); they are not per request
-        env: { ...process.env, BENCH_HEALTH_CHECKS: '0' },
-        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-      })
-    : fork(serversFile, [role, ...args], { execArgv: node, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
-    child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${String(m).split(' ')[1]}` }));
+  const { child, hello } = await forkParticipant<string>(serversFile, [role, ...args], {
+    nodeFlags: SERVICE_NODE_FLAGS,
+    // timers and deadlines misfire on callgrind's clock (see servers.ts); they are not per request
+    env: out ? { BENCH_HEALTH_CHECKS: '0' } : {},
+    out,
+    attribute: ATTRIBUTE,
   });
+  return { child, url: `http://127.0.0.1:${String(hello).split(' ')[1]}` };
 }
 
 /** What the shadow did over the participant's life: a slow mirror would cost the error path instead. */

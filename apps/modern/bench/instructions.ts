@@ -19,15 +19,15 @@
  *
  * Results: bench-results/pilot-modern-instructions.json. Not part of `./pilot bench`.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchResult, benchTarget, printTargets, writeBenchReport } from '@pilot/test-kit/bench';
 import {
-  callgrindArgs,
   countWindow,
+  forkParticipant,
   stopCounted,
   topFunctions,
   valgrindAvailable,
@@ -69,24 +69,7 @@ interface Started {
 }
 
 function start(script: string, args: string[], env: Record<string, string>, out?: string): Promise<Started> {
-  const node = [...SERVICE_NODE_FLAGS, ...(out && ATTRIBUTE ? ['--perf-basic-prof'] : [])];
-  const child = out
-    ? fork(script, args, {
-        // valgrind runs node, which finds the IPC channel it inherits (NODE_CHANNEL_FD)
-        execPath: 'valgrind',
-        execArgv: callgrindArgs(out, [process.execPath, ...node]),
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      })
-    : fork(script, args, {
-        execArgv: node,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${script} ${args.join(' ')} exited with ${code}`)));
-    child.once('message', (hello) => resolve({ child, hello: hello as Record<string, unknown> }));
-  });
+  return forkParticipant(script, args, { nodeFlags: SERVICE_NODE_FLAGS, env, out, attribute: ATTRIBUTE });
 }
 
 interface Counted extends BenchResult {

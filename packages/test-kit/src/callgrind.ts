@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,12 +42,43 @@ export function valgrindAvailable(): boolean {
 export function callgrindArgs(outFile: string, command: readonly string[]): string[] {
   return [
     '--tool=callgrind',
+    // the banner and summary off; errors still show
+    '--quiet',
     // V8 writes machine code at run time
     '--smc-check=all-non-file',
     '--instr-atstart=no',
     `--callgrind-out-file=${outFile}`,
     ...command,
   ];
+}
+
+/**
+ * Forks the Node module `script` with `nodeFlags` and resolves with its first IPC message (a
+ * bench participant saying where it listens). With `out`, it runs under callgrind with counting
+ * off (`countWindow` switches it on), and with `attribute` V8 writes the perf map that names JIT
+ * code (`perfMapNames`). Its standard error is inherited; stdout is dropped.
+ */
+export function forkParticipant<T>(
+  script: string,
+  args: readonly string[],
+  options: { nodeFlags: readonly string[]; env?: NodeJS.ProcessEnv; out?: string; attribute?: boolean },
+): Promise<{ child: ChildProcess; hello: T }> {
+  const node = [...options.nodeFlags, ...(options.out && options.attribute ? ['--perf-basic-prof'] : [])];
+  const env = { ...process.env, ...options.env };
+  const stdio: ['ignore', 'ignore', 'inherit', 'ipc'] = ['ignore', 'ignore', 'inherit', 'ipc'];
+  const child = options.out
+    ? // valgrind runs node, which finds the IPC channel it inherits (NODE_CHANNEL_FD)
+      fork(script, [...args], {
+        execPath: 'valgrind',
+        execArgv: callgrindArgs(options.out, [process.execPath, ...node]),
+        env,
+        stdio,
+      })
+    : fork(script, [...args], { execArgv: node, env, stdio });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} ${args.join(' ')} exited with ${code}`)));
+    child.once('message', (hello) => resolve({ child, hello: hello as T }));
+  });
 }
 
 /**
