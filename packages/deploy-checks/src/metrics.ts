@@ -13,12 +13,15 @@ const CONSTRUCTOR_TYPES: Record<string, MetricDefinition['type']> = {
   Gauge: 'gauge',
   Histogram: 'histogram',
   Summary: 'summary',
+  // @pilot/service-kit's histogram that prom-client's registry reads through get()
+  LatencyHistogram: 'histogram',
 };
 
 /**
  * Prometheus metrics the code defines, found statically in the source of the services and
  * shared packages (tests excluded):
- * - prom-client constructors: `new Counter|Gauge|Histogram|Summary({ name: '…' })`;
+ * - prom-client constructors: `new Counter|Gauge|Histogram|Summary({ name: '…' })`, and
+ *   service-kit's `new LatencyHistogram({ name: '…' })`;
  * - custom collectors registered with `registry.registerMetric(...)` through a helper called
  *   as `helper('name' | NAME_CONST, 'help', 'counter' | 'gauge' | 'histogram' | 'summary', …)`
  *   (the gateway formats its hot-path numbers that way); a constant is resolved from
@@ -34,7 +37,7 @@ export function definedMetrics(root = REPO_ROOT): MetricDefinition[] {
     for (const file of files) {
       const text = readFileSync(join(root, file), 'utf8');
       for (const m of text.matchAll(
-        /new (Counter|Gauge|Histogram|Summary)(?:<[^>]*>)?\(\s*\{[^}]*?name:\s*['"`]([a-zA-Z_:][a-zA-Z0-9_:]*)['"`]/g,
+        /new (Counter|Gauge|Histogram|Summary|LatencyHistogram)(?:<[^>]*>)?\(\s*\{[^}]*?name:\s*['"`]([a-zA-Z_:][a-zA-Z0-9_:]*)['"`]/g,
       )) {
         out.push({ name: m[2]!, type: CONSTRUCTOR_TYPES[m[1]!]!, file });
       }
