@@ -20,6 +20,22 @@ const fastifySerializers = {
 };
 const withoutTime = (line: string) => line.replace(/,"time":"[^"]+"/, ',"time":"T"');
 
+/** `lines` written by writeRequestLine and by pino through a child, side by side. */
+function bothWays(logger: pino.Logger, lines: readonly RequestLine[]) {
+  const viaPino = capturing(logger, { serializers: fastifySerializers });
+  const direct = capturing(logger, { serializers: fastifySerializers });
+  for (const line of lines) {
+    viaPino.child
+      .child({ requestId: line.requestId })
+      .info(
+        { req: line.req, res: { statusCode: line.statusCode }, responseTime: line.responseTime },
+        'request completed',
+      );
+    expect(writeRequestLine(direct.child, line)).toBe(true);
+  }
+  return { direct: direct.lines, viaPino: viaPino.lines };
+}
+
 describe('writeRequestLine', () => {
   const cases: RequestLine[] = [
     {
@@ -57,22 +73,12 @@ describe('writeRequestLine', () => {
 
   it('writes the text pino writes for the same line through a child, field for field', () => {
     const logger = createLogger({ service: 'modern', level: 'info' });
-    const viaPino = capturing(logger, { serializers: fastifySerializers });
-    const direct = capturing(logger, { serializers: fastifySerializers });
-    for (const line of cases) {
-      viaPino.child
-        .child({ requestId: line.requestId })
-        .info(
-          { req: line.req, res: { statusCode: line.statusCode }, responseTime: line.responseTime },
-          'request completed',
-        );
-      expect(writeRequestLine(direct.child, line)).toBe(true);
-    }
-    expect(direct.lines.map(withoutTime)).toEqual(viaPino.lines.map(withoutTime));
-    expect(direct.lines[0]).toMatch(
+    const { direct, viaPino } = bothWays(logger, cases);
+    expect(direct.map(withoutTime)).toEqual(viaPino.map(withoutTime));
+    expect(direct[0]).toMatch(
       /^\{"level":30,"time":"\d{4}-\d\d-\d\dT[\d:.]+Z","service":"modern","name":"modern","requestId":/,
     );
-    for (const text of direct.lines) expect(JSON.parse(text)).toMatchObject({ msg: 'request completed' });
+    for (const text of direct) expect(JSON.parse(text)).toMatchObject({ msg: 'request completed' });
   });
 
   it('writes the text pino writes for generated lines (any Unicode, quotes, controls, lone surrogates, odd numbers)', () => {
@@ -102,16 +108,8 @@ describe('writeRequestLine', () => {
     });
     fc.assert(
       fc.property(line, (l: RequestLine) => {
-        const viaPino = capturing(logger, { serializers: fastifySerializers });
-        const direct = capturing(logger, { serializers: fastifySerializers });
-        viaPino.child
-          .child({ requestId: l.requestId })
-          .info(
-            { req: l.req, res: { statusCode: l.statusCode }, responseTime: l.responseTime },
-            'request completed',
-          );
-        expect(writeRequestLine(direct.child, l)).toBe(true);
-        expect(direct.lines.map(withoutTime)).toEqual(viaPino.lines.map(withoutTime));
+        const { direct, viaPino } = bothWays(logger, [l]);
+        expect(direct.map(withoutTime)).toEqual(viaPino.map(withoutTime));
       }),
       { numRuns: 500 },
     );
