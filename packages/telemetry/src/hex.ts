@@ -1,5 +1,6 @@
 /**
- * Lower-case hex checked and read without a branch per character: the digits of a random id
+ * Hex checked and read without a branch per character (lower case for `traceparent`, either
+ * case where @opentelemetry/api accepts it): the digits of a random id
  * are letters or numbers at random, so a `c >= 48 && c <= 57 || …` test per character
  * mispredicts often (a `traceparent` took ~165 ns that way on the development machine, ~60 ns
  * with these tables).
