@@ -43,16 +43,29 @@ export function lineWriter(logger: Logger): { head(): string; write(line: string
 }
 
 /**
- * Resolves once every gathered line is written (or after `timeoutMs`, so that a stuck standard
- * output cannot hold a shutdown forever). Await it before process.exit.
+ * Resolves once every gathered line is written, or once standard output has taken nothing for
+ * `stallMs` (default 5 s: a stuck reader cannot hold a shutdown forever). A slow reader that still takes bytes
+ * is waited for: exiting while a chunk is on its way in libuv's pool lets the exit hook's
+ * synchronous writes overtake it (CI saw the first chunk arrive last after a fixed 2 s limit on
+ * a loaded machine). Await it before process.exit.
  */
-export function flushLogs(logger: Logger, timeoutMs = 2000): Promise<void> {
+export function flushLogs(logger: Logger, stallMs = 5000): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as {
+    written?: number;
+  };
+  const progress = () => stream.written ?? 0;
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
+    let seen = progress();
+    const timer = setInterval(() => {
+      const now = progress();
+      if (now === seen) finish();
+      seen = now;
+    }, stallMs);
     timer.unref();
-    logger.flush(() => {
-      clearTimeout(timer);
+    const finish = () => {
+      clearInterval(timer);
       resolve();
-    });
+    };
+    logger.flush(finish);
   });
 }

@@ -15,7 +15,12 @@ import type { RequestContext } from '../src/pipeline/context.ts';
  */
 const LOG = fileURLToPath(new URL('../src/log.ts', import.meta.url));
 
-function run(body: string, waitFor?: string): Promise<{ code: number | null; lines: string[] }> {
+function run(
+  body: string,
+  waitFor?: string,
+  /** A slow reader: stop reading this long after each chunk read. */
+  pauseMs = 0,
+): Promise<{ code: number | null; lines: string[] }> {
   const script = `import { createLogger, flushLogs } from ${JSON.stringify(LOG)};\nconst logger = createLogger('info');\n${body}`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -29,6 +34,10 @@ function run(body: string, waitFor?: string): Promise<{ code: number | null; lin
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (waitFor && out.includes(waitFor)) child.kill('SIGKILL');
+      if (pauseMs > 0) {
+        child.stdout.pause();
+        setTimeout(() => child.stdout.resume(), pauseMs);
+      }
     });
     // 'close', not 'exit': 'exit' may come before the last of stdout has been read
     child.once('close', (code) => {
@@ -57,6 +66,19 @@ describe('buffered logs', () => {
     expect(code).toBe(1);
     expect(numbered(lines).map((l) => l.n)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
     expect(lines.at(-1)).toContain('"msg":"cannot start"');
+  });
+
+  it('flushLogs waits for a slow reader that keeps reading, however long the whole takes', async () => {
+    // ~600 KB through a 64 KiB pipe read every 250 ms: several seconds in all, never 1.5 s
+    // without a byte taken; a line written after the flush must come after every logged one
+    const { code, lines } = await run(
+      `for (let n = 0; n < 6000; n++) logger.info({ n, pad: 'x'.repeat(40) }, 'line');\nawait flushLogs(logger, 1500);\n(await import('node:fs')).writeSync(1, '{"msg":"after the flush"}\\n');\nprocess.exit(0);`,
+      undefined,
+      250,
+    );
+    expect(code).toBe(0);
+    expect(numbered(lines).map((l) => l.n)).toEqual(Array.from({ length: 6000 }, (_, i) => i));
+    expect(lines.at(-1)).toBe('{"msg":"after the flush"}');
   });
 
   it('an uncaught exception: every line before it is written (the order may not hold there)', async () => {

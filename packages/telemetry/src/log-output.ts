@@ -1,5 +1,9 @@
 import { writeSync } from 'node:fs';
-import { type DestinationStream, pino } from 'pino';
+import type { DestinationStream } from 'pino';
+import sonicBoom from 'sonic-boom';
+
+// a CommonJS module: its class is module.exports itself, also under .SonicBoom (what the types see)
+const { SonicBoom } = sonicBoom;
 
 /** How long a buffered log line may wait for the next write (ms). */
 export const LOG_FLUSH_INTERVAL_MS = 100;
@@ -13,6 +17,8 @@ export interface LineOutput extends DestinationStream {
   flushSync(): void;
   /** Chunks dropped because more than `maxBufferedBytes` waited (asynchronous output only). */
   readonly dropped: number;
+  /** Bytes written so far: a flush that waits can tell a slow reader from a stalled one. */
+  readonly written: number;
 }
 
 export interface LineOutputOptions {
@@ -34,7 +40,9 @@ export interface LineOutputOptions {
  * Log lines gathered in a list and written as one chunk of ~4 KiB, at least every
  * LOG_FLUSH_INTERVAL_MS (sonic-boom does the writing: partial writes, a full pipe's EAGAIN).
  * What is gathered is written when the process exits, also after an uncaught exception; only a
- * process killed outright (SIGKILL, power loss) loses up to 100 ms of lines.
+ * process killed outright (SIGKILL, power loss) loses up to 100 ms of lines. A reader that stops
+ * reading holds an exit (a write blocked in libuv's pool is joined at exit) until the
+ * supervisor's kill; serving goes on meanwhile (asynchronous output).
  *
  * Why not sonic-boom's own `minLength` buffering: in its string mode every write measures the
  * UTF-8 length of the whole pending chunk again (`Buffer.byteLength` of a growing concatenated
@@ -48,16 +56,30 @@ export interface LineOutputOptions {
  */
 export function lineOutput(options: LineOutputOptions = {}): LineOutput {
   const sync = options.sync ?? true;
-  const sink = pino.destination({
+  // sonic-boom itself, not pino.destination: pino's would rethrow a write error other than EPIPE
+  // as an 'error' event nobody listens to (the process ends), and registers a second exit hook
+  const sink = new SonicBoom({
     dest: options.fd ?? 1,
     sync,
     contentMode: 'buffer',
     // asynchronous: minLength 1 so that flush(done) waits for the write under way
     ...(sync ? {} : { minLength: 1, maxLength: options.maxBufferedBytes ?? 64 * 1024 * 1024 }),
-  } as Parameters<typeof pino.destination>[0]);
+  } as ConstructorParameters<typeof SonicBoom>[0]);
   let dropped = 0;
+  let gone = false;
+  sink.on('error', (err: NodeJS.ErrnoException) => {
+    // the reader closed its end (EPIPE) or the descriptor broke: there is nowhere left to write
+    // to, and a logging failure must not end the process
+    gone = true;
+    dropped++;
+    if (err.code !== 'EPIPE') process.emitWarning(`log output failed: ${err.message}`);
+  });
   sink.on('drop', () => {
     dropped++;
+  });
+  let written = 0;
+  sink.on('write', (n: number) => {
+    written += n;
   });
   let lines: string[] = [];
   let chars = 0;
@@ -68,7 +90,13 @@ export function lineOutput(options: LineOutputOptions = {}): LineOutput {
     return chunk;
   };
   const writeGathered = () => {
-    if (lines.length > 0) sink.write(Buffer.from(take()) as unknown as string);
+    if (lines.length === 0) return;
+    if (gone) {
+      dropped++;
+      take();
+      return;
+    }
+    sink.write(Buffer.from(take()) as unknown as string);
   };
   const timer = setInterval(writeGathered, LOG_FLUSH_INTERVAL_MS);
   timer.unref();
@@ -86,22 +114,30 @@ export function lineOutput(options: LineOutputOptions = {}): LineOutput {
         done?.(err as Error);
         return;
       }
-      if (sync) done?.();
+      if (sync || gone) done?.();
       else sink.flush(done);
     },
     flushSync() {
+      if (gone) {
+        if (lines.length > 0) dropped++;
+        lines = [];
+        chars = 0;
+        return;
+      }
       const chunk = lines.length > 0 ? Buffer.from(take()) : undefined;
       try {
         sink.flushSync();
       } finally {
         // written here, not handed to the sink: asynchronously it would start a write that an
-        // exiting process never finishes; and written even if the sink was already ended (pino's
-        // own exit hook may have run first)
+        // exiting process never finishes
         if (chunk) writeFully(options.fd ?? 1, chunk);
       }
     },
     get dropped() {
       return dropped;
+    },
+    get written() {
+      return written;
     },
   };
 }

@@ -126,6 +126,33 @@ describe('lineOutput', () => {
     expect(read()).toBe('{"msg":"a"}\n');
     close();
   });
+
+  it.each([true, false])(
+    'a descriptor that fails (sync %s): nothing throws or ends the process, the lines are counted as dropped, flush calls back',
+    async (sync) => {
+      const path = join(dir, `out-${files++}.log`);
+      closeSync(openSync(path, 'w'));
+      const fd = openSync(path, 'r'); // writing to it fails (EBADF)
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.message);
+      process.on('warning', onWarning);
+      try {
+        const output = lineOutput({ fd, sync });
+        for (let i = 0; i < 200; i++) output.write(`${JSON.stringify({ i, pad: 'x'.repeat(60) })}\n`);
+        // asynchronously the failed write is flush's error; either way it calls back
+        await new Promise<void>((resolve) => output.flush(() => resolve()));
+        output.write('{"msg":"after"}\n');
+        output.flushSync();
+        expect(output.dropped).toBeGreaterThan(0);
+        expect(output.written).toBe(0);
+        await new Promise((r) => setImmediate(r));
+        expect(warnings.some((m) => m.startsWith('log output failed'))).toBe(true);
+      } finally {
+        process.off('warning', onWarning);
+        closeSync(fd);
+      }
+    },
+  );
 });
 
 describe('isoTimeAt', () => {
