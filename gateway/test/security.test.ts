@@ -176,7 +176,7 @@ describe('the security table: rejected every time, nothing reaches a backend the
     expect(backends.modern.requests.at(-1)!.headers.expect).toBeUndefined();
   });
 
-  it('an Expect other than 100-continue: 417 in the envelope on both ports (Node\'s own is bare), nothing forwarded', async () => {
+  it("an Expect other than 100-continue: 417 in the envelope on both ports (Node's own is bare), nothing forwarded", async () => {
     const before = seen();
     for (const base of [gw.url, gw.adminUrl!]) {
       for (const expectation of ['bogus', '200-ok', '100-continued']) {
@@ -186,7 +186,9 @@ describe('the security table: rejected every time, nothing reaches a backend the
         );
         expect(statusOf(answer)).toBe(417);
         const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
-        expect(body).toEqual({ error: { status: 417, code: 'EXPECTATION_FAILED', message: expect.any(String) } });
+        expect(body).toEqual({
+          error: { status: 417, code: 'EXPECTATION_FAILED', message: expect.any(String) },
+        });
       }
     }
     expect(seen()).toBe(before);

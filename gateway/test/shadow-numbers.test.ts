@@ -247,7 +247,12 @@ routes:
   it('strips x-pilot-shadow from client requests; only the mirror carries it', async () => {
     const before = Date.now();
     await mirrored('/plain/ok?marker=1', {
-      headers: { 'x-pilot-shadow': '1', 'x-pilot-shadow-at': '1', 'x-client-said': 'kept', host: 'client.example' },
+      headers: {
+        'x-pilot-shadow': '1',
+        'x-pilot-shadow-at': '1',
+        'x-client-said': 'kept',
+        host: 'client.example',
+      },
     });
     const served = backends.legacy.requests.filter((r) => r.url === '/plain/ok?marker=1');
     const mirror = backends.modern.requests.filter((r) => r.url === '/plain/ok?marker=1');

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { type AuthService, createAuthService } from '@pilot/auth';
 import { type ContentRepository, createRedisIdempotencyStore, createStrapiContent } from '@pilot/content';
 import {
@@ -149,7 +148,9 @@ export function createServiceDeps(
         for (const off of detach) off();
         await Promise.allSettled([content.close(), auth.close()]);
         if (redis && redis.status !== 'end') {
-          const ended = once(redis, 'end');
+          // not events.once: it rejects on an 'error' before 'end', and ioredis emits one when a
+          // connection still in its handshake fails its ready check because we ended it
+          const ended = new Promise((resolve) => redis?.once('end', resolve));
           // QUIT lets pending replies arrive; a connection that is not up is just dropped
           if (redis.status === 'ready') await redis.quit().catch(() => redis?.disconnect());
           else redis.disconnect();
