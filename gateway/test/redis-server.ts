@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort } from '@pilot/test-kit/ports';
 
 /**
  * A redis-server of a test's own on a free port, for outages on demand (stop, pause, resume):
@@ -14,15 +14,6 @@ export interface ThrowawayRedis {
   resume(): void;
   /** Ends the process (SIGKILL): connections are closed at once. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function startThrowawayRedis(): Promise<ThrowawayRedis> {

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from '@pilot/test-kit/ports';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   bootAndProbe,
   type Booted,
   environmentOf,
   filledEnv,
-  freePort,
   loadCompose,
   pruneAndInstall,
   type PrunedApp,

@@ -5,13 +5,13 @@ import { createApp as createLegacyApp, listen as listenLegacy } from '@pilot/leg
 import { createApp as createModernApp } from '@pilot/modern';
 import { createLogger, createServiceDeps, loadServiceConfig, type ServiceDeps } from '@pilot/service-kit';
 import { type TestRedis, useTestRedis } from '@pilot/test-kit';
+import { freePort } from '@pilot/test-kit/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   BUILTIN_SERIES,
   type Dashboard,
   dashboardExpressions,
-  freePort,
   metricsInExpr,
   readRepoFile,
   repoPath,

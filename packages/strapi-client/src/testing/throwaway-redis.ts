@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '@pilot/test-kit/ports';
 
 /**
  * A private redis-server on an ephemeral port, for tests that kill and restart Redis
@@ -18,18 +18,6 @@ export interface ThrowawayRedis {
   restart(): Promise<void>;
   /** Kills it for good. */
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function spawnRedis(port: number, timeoutMs: number): Promise<ChildProcess> {
