@@ -44,10 +44,10 @@ export function lineWriter(logger: Logger): { head(): string; write(line: string
 
 /**
  * Resolves once every gathered line is written, or once standard output has taken nothing for
- * `stallMs` (default 5 s: a stuck reader cannot hold a shutdown forever). A slow reader that still takes bytes
- * is waited for: exiting while a chunk is on its way in libuv's pool lets the exit hook's
- * synchronous writes overtake it (CI saw the first chunk arrive last after a fixed 2 s limit on
- * a loaded machine). Await it before process.exit.
+ * `stallMs` (default 5 s: a stuck reader cannot hold a shutdown forever). A slow reader that
+ * still takes bytes is waited for: exiting while a chunk is on its way in libuv's pool lets the
+ * exit hook's synchronous writes overtake it (CI saw the first chunk arrive last after a fixed
+ * 2 s limit on a loaded machine). Await it before process.exit.
  */
 export function flushLogs(logger: Logger, stallMs = 5000): Promise<void> {
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as {
