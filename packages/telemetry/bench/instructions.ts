@@ -54,6 +54,8 @@ const WARM = Number(process.env.BENCH_WARM ?? 30_000);
 const MODES = process.env.BENCH_MODES?.split(',') ?? ['off', 'on:0.01', 'on:1'];
 /** BENCH_ATTRIBUTE=1: also print the functions that took the most instructions (JIT code named). */
 const ATTRIBUTE = process.env.BENCH_ATTRIBUTE === '1';
+/** How many functions BENCH_ATTRIBUTE lists per count (diffing two modes needs the long tail). */
+const TOP = Number(process.env.BENCH_TOP ?? 25);
 const subjectFile = fileURLToPath(new URL('./subject.ts', import.meta.url));
 
 interface Counted {
@@ -141,7 +143,7 @@ async function count(
     );
     if (ATTRIBUTE) {
       console.log(`${subject} ${mode}: instructions per request by function (self)`);
-      for (const line of topFunctions(functions, counted.requests)) console.log(line);
+      for (const line of topFunctions(functions, counted.requests, TOP)) console.log(line);
     }
     return { subject, mode, errors, ...counted };
   } finally {

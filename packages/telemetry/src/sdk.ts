@@ -102,12 +102,18 @@ class FollowLinkSampler implements Sampler {
   }
 }
 
-export function buildSampler(config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming'>): Sampler {
-  return new FollowLinkSampler(baseSampler(config));
+export function buildSampler(
+  config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming'>,
+  ids?: BatchedIdGenerator,
+): Sampler {
+  return new FollowLinkSampler(baseSampler(config, ids));
 }
 
-function baseSampler(config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming'>): Sampler {
-  const ratio = new TraceIdRatioSampler(config.ratio);
+function baseSampler(
+  config: Pick<TracingConfig, 'sampler' | 'ratio' | 'incoming'>,
+  ids: BatchedIdGenerator | undefined,
+): Sampler {
+  const ratio = new TraceIdRatioSampler(config.ratio, ids);
   switch (config.sampler) {
     case 'always_on':
       return new AlwaysOnSampler();
@@ -175,10 +181,11 @@ export function startSdk(options: SdkOptions): Sdk {
       exporter: options.exporter ?? new OTLPTraceExporter(),
       ...config.batch,
     });
+  const ids = new BatchedIdGenerator();
   const provider = new TracerProvider({
     resource,
-    idGenerator: new BatchedIdGenerator(),
-    sampler: buildSampler(config),
+    idGenerator: ids,
+    sampler: buildSampler(config, ids),
     spanProcessors: [processor],
   });
   const contextManager = new AsyncLocalStorageContextManager();

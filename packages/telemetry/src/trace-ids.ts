@@ -21,9 +21,26 @@ export class BatchedIdGenerator implements IdGenerator {
   readonly #random = Buffer.alloc(256 * 24);
   #hex = '';
   #at = 0;
+  /**
+   * The trace id made last and the XOR of its four 32-bit words, read from the random bytes it
+   * was written from: the SDK asks the sampler about a new root's id right after making it, and
+   * the ratio sampler (TraceIdRatioSampler) takes the words from here instead of parsing 32 hex
+   * digits again (~2.2 k of the gateway's ~15 k instructions per unsampled request under
+   * callgrind were that parse).
+   */
+  lastTraceId: string | undefined;
+  lastTraceXor = 0;
 
   generateTraceId(): string {
-    return this.#take(32);
+    const id = this.#take(32);
+    const r = this.#random;
+    const at = (this.#at - 32) >>> 1; // the id's first byte: #hex is r in hex, two digits a byte
+    let xor = 0;
+    for (let i = at; i < at + 16; i += 4)
+      xor ^= (r[i]! << 24) | (r[i + 1]! << 16) | (r[i + 2]! << 8) | r[i + 3]!;
+    this.lastTraceXor = xor >>> 0;
+    this.lastTraceId = id;
+    return id;
   }
 
   generateSpanId(): string {
@@ -55,14 +72,20 @@ export class BatchedIdGenerator implements IdGenerator {
 export class TraceIdRatioSampler implements Sampler {
   readonly #ratio: number;
   readonly #upperBound: number;
+  readonly #ids: BatchedIdGenerator | undefined;
 
-  constructor(ratio: number) {
+  /** With `ids`, the trace ids it made are decided from their words without parsing them. */
+  constructor(ratio: number, ids?: BatchedIdGenerator) {
+    this.#ids = ids;
     this.#ratio = Number.isNaN(ratio) ? 0 : Math.min(1, Math.max(0, ratio));
     this.#upperBound = this.#ratio === 1 ? 2 ** 32 : Math.floor(this.#ratio * 0xffffffff);
   }
 
   shouldSample(_context: Context, traceId: string): SamplingResult {
-    const words = traceIdWordsXor(traceId);
+    const ids = this.#ids;
+    // the same string made by `ids` (a new root) or another id, parsed (a caller's trace)
+    const words =
+      ids !== undefined && traceId === ids.lastTraceId ? ids.lastTraceXor : traceIdWordsXor(traceId);
     return {
       decision:
         words >= 0 && words < this.#upperBound

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { traceIdWordsXor } from '../src/hex.ts';
 import { BatchedIdGenerator, TraceIdRatioSampler } from '../src/trace-ids.ts';
 
 const hex = (length: number, digits = '0123456789abcdef') =>
@@ -64,5 +65,40 @@ describe('BatchedIdGenerator', () => {
     // binomial(20,000, 0.01): mean 200, sd ~14; 120..280 is beyond 5 sd either way
     expect(sampled).toBeGreaterThan(120);
     expect(sampled).toBeLessThan(280);
+  });
+
+  it("carries each trace id's words: the sampler reading them decides as the SDK does, for its own ids and any other", () => {
+    const foreign = fc.oneof(hex(32), hex(32, '0123456789ABCDEFabcdef'), fc.string({ maxLength: 40 }));
+    // a step: make a trace id (and sometimes a span id, which moves the batch on), or ask about a foreign one
+    const step = fc.oneof(
+      fc.constantFrom('trace', 'trace+span'),
+      foreign.map((id) => ({ id })),
+    );
+    const ratio = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 0.01, 0.5, 1));
+    fc.assert(
+      fc.property(ratio, fc.array(step, { minLength: 1, maxLength: 400 }), (r, steps) => {
+        const ids = new BatchedIdGenerator();
+        const ours = new TraceIdRatioSampler(r, ids);
+        const theirs = new TraceIdRatioBasedSampler(r);
+        for (const s of steps) {
+          let id: string;
+          if (typeof s === 'string') {
+            id = ids.generateTraceId();
+            expect(ids.lastTraceXor).toBe(traceIdWordsXor(id));
+            if (s === 'trace+span') ids.generateSpanId();
+          } else {
+            id = s.id;
+          }
+          expect(ours.shouldSample(ROOT_CONTEXT, id).decision).toBe(
+            theirs.shouldSample(ROOT_CONTEXT, id).decision,
+          );
+          // an equal id that is another string, after the generator moved on
+          expect(ours.shouldSample(ROOT_CONTEXT, [...id].join('')).decision).toBe(
+            theirs.shouldSample(ROOT_CONTEXT, id).decision,
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
