@@ -28,8 +28,16 @@ export class BatchedIdGenerator implements IdGenerator {
    * digits again (~2.2 k of the gateway's ~15 k instructions per unsampled request under
    * callgrind were that parse).
    */
-  lastTraceId: string | undefined;
-  lastTraceXor = 0;
+  #lastTraceId: string | undefined;
+  #lastTraceXor = 0;
+
+  get lastTraceId(): string | undefined {
+    return this.#lastTraceId;
+  }
+
+  get lastTraceXor(): number {
+    return this.#lastTraceXor;
+  }
 
   generateTraceId(): string {
     const id = this.#take(32);
@@ -38,8 +46,8 @@ export class BatchedIdGenerator implements IdGenerator {
     let xor = 0;
     for (let i = at; i < at + 16; i += 4)
       xor ^= (r[i]! << 24) | (r[i + 1]! << 16) | (r[i + 2]! << 8) | r[i + 3]!;
-    this.lastTraceXor = xor >>> 0;
-    this.lastTraceId = id;
+    this.#lastTraceXor = xor >>> 0;
+    this.#lastTraceId = id;
     return id;
   }
 
