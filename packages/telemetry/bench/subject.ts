@@ -8,7 +8,8 @@
  *                diagnostics channels (apps), official undici and ioredis instrumentation
  *   auto:<ratio> the official http instrumentation instead of our server/gateway spans
  *
- * Spans go to run.ts's OTLP sink over HTTP, so serialising and sending them is counted.
+ * Spans go to run.ts's OTLP sink over HTTP, so serialising and sending them is counted
+ * (`BENCH_EXPORTER=none` drops each batch instead, to tell the export from the rest).
  * Prints `ready <port>` on stdout.
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
@@ -35,7 +36,11 @@ async function tracing(service: string, serverSpans: boolean): Promise<void> {
     ),
     enabled: true,
   };
-  const exporter = new OTLPTraceExporter({ url: sink });
+  // BENCH_EXPORTER=none: spans are batched, then dropped unserialised — what the export costs
+  const exporter: import('@opentelemetry/sdk-trace').SpanExporter =
+    process.env.BENCH_EXPORTER === 'none'
+      ? { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} }
+      : new OTLPTraceExporter({ url: sink });
   if (kind === 'on') {
     started(config, startSdk({ config, exporter, serverSpans }));
     return;

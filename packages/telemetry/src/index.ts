@@ -27,7 +27,7 @@ export {
 export { noteRoute } from './http-server.ts';
 export { renderMetrics, wantsOpenMetrics } from './metrics.ts';
 export { type HeaderCarrier, type Incoming, incomingContext, injectHeaders } from './propagation.ts';
-export { isTracing, tracingIncoming } from './state.ts';
+export { isSampledRoot, isTracing, newRootTraceparent, primeRoot, tracingIncoming } from './state.ts';
 
 export interface TelemetryOptions {
   /** The service's own name (the default service.name). */
@@ -79,7 +79,7 @@ export async function initTelemetry(options: TelemetryOptions): Promise<Telemetr
 
 /** Wraps a started SDK (also used by the testing helper). */
 export function started(config: TracingConfig, sdk: Sdk): Telemetry {
-  setTracing(true, config.incoming);
+  setTracing(true, config.incoming, sdk.roots);
   return {
     enabled: true,
     config,

@@ -30,7 +30,8 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { TracingConfig } from './config.ts';
 import { instrumentHttpServers } from './http-server.ts';
-import { BatchedIdGenerator, TraceIdRatioSampler } from './trace-ids.ts';
+import type { NewRoots } from './state.ts';
+import { BatchedIdGenerator, RootTraceparents, TraceIdRatioSampler } from './trace-ids.ts';
 
 /**
  * The SDK, loaded only when tracing is on (index.ts imports this module dynamically): with
@@ -68,6 +69,8 @@ export interface SdkOptions {
 export interface Sdk {
   provider: TracerProvider;
   contextManager: AsyncLocalStorageContextManager;
+  /** New traces decided as this provider's root sampler decides, its ids for the sampled. */
+  roots: NewRoots;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -134,6 +137,20 @@ function baseSampler(
         ? new ParentBasedSampler({ root, remoteParentSampled: root, remoteParentNotSampled: root })
         : new ParentBasedSampler({ root });
     }
+  }
+}
+
+/** The ratio a new trace (no parent, no link) is sampled at under `config.sampler`. */
+export function rootRatio(config: Pick<TracingConfig, 'sampler' | 'ratio'>): number {
+  switch (config.sampler) {
+    case 'always_on':
+    case 'parentbased_always_on':
+      return 1;
+    case 'always_off':
+    case 'parentbased_always_off':
+      return 0;
+    default:
+      return config.ratio;
   }
 }
 
@@ -228,9 +245,11 @@ export function startSdk(options: SdkOptions): Sdk {
     'tracing on',
   );
   let down: Promise<void> | undefined;
+  const roots = new RootTraceparents(rootRatio(config));
   const sdk: Sdk = {
     provider,
     contextManager,
+    roots: { next: () => roots.next(), prime: (traceparent) => ids.primeRoot(traceparent) },
     forceFlush: () => provider.forceFlush(),
     shutdown() {
       down ??= (async () => {

@@ -48,3 +48,5 @@ export function startTestTracing(
 }
 
 export type { ReadableSpan } from '@opentelemetry/sdk-trace';
+// the SDK's own ratio sampler, for tests that hold a decision made elsewhere to it
+export { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';

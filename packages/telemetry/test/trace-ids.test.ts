@@ -1,9 +1,18 @@
-import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
+import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import {
+  InMemorySpanExporter,
+  SamplingDecision,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { traceIdWordsXor } from '../src/hex.ts';
-import { BatchedIdGenerator, TraceIdRatioSampler } from '../src/trace-ids.ts';
+import type { SamplerName } from '../src/config.ts';
+import { buildSampler, rootRatio } from '../src/sdk.ts';
+import { isSampledRoot } from '../src/state.ts';
+import { BatchedIdGenerator, RootTraceparents, TraceIdRatioSampler } from '../src/trace-ids.ts';
 
 const hex = (length: number, digits = '0123456789abcdef') =>
   fc.string({ unit: fc.constantFrom(...digits), minLength: length, maxLength: length });
@@ -100,5 +109,95 @@ describe('BatchedIdGenerator', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('RootTraceparents', () => {
+  const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
+  const samplers: SamplerName[] = [
+    'always_on',
+    'always_off',
+    'traceidratio',
+    'parentbased_always_on',
+    'parentbased_always_off',
+    'parentbased_traceidratio',
+  ];
+
+  it("makes valid, distinct traceparents whose flag is the configured sampler's decision for a new trace", () => {
+    const ratio = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 0.01, 0.5, 1));
+    fc.assert(
+      fc.property(fc.constantFrom(...samplers), ratio, fc.integer({ min: 1, max: 700 }), (sampler, r, n) => {
+        const config = { sampler, ratio: r, incoming: 'continue' as const };
+        const roots = new RootTraceparents(rootRatio(config));
+        // the SDK-facing sampler as the provider gets it, asked about a root with nothing else
+        const sdk = buildSampler(config);
+        const seen = new Set<string>();
+        for (let i = 0; i < n; i++) {
+          const tp = roots.next();
+          const m = TRACEPARENT.exec(tp);
+          expect(m, tp).not.toBeNull();
+          const [, traceId, spanId, flags] = m!;
+          expect(traceId).not.toBe('0'.repeat(32));
+          expect(spanId).not.toBe('0'.repeat(16));
+          const decided = sdk.shouldSample(ROOT_CONTEXT, traceId!, 'GET x', SpanKind.SERVER, {}, []).decision;
+          expect(flags === '01').toBe(decided === SamplingDecision.RECORD_AND_SAMPLED);
+          expect(isSampledRoot(tp)).toBe(flags === '01');
+          seen.add(traceId!);
+        }
+        expect(seen.size).toBe(n);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('agrees with the SDK’s own TraceIdRatioBasedSampler, and samples ~1 % of 20,000 at 0.01', () => {
+    const roots = new RootTraceparents(0.01);
+    const theirs = new TraceIdRatioBasedSampler(0.01);
+    let sampled = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const tp = roots.next();
+      const decided = theirs.shouldSample(ROOT_CONTEXT, tp.slice(3, 35)).decision;
+      expect(isSampledRoot(tp)).toBe(decided === SamplingDecision.RECORD_AND_SAMPLED);
+      if (isSampledRoot(tp)) sampled++;
+    }
+    // binomial(20,000, 0.01): mean 200, sd ~14
+    expect(sampled).toBeGreaterThan(120);
+    expect(sampled).toBeLessThan(280);
+  });
+
+  it('a sampled root primed into the id generator: the SDK’s next root span has its ids and records', () => {
+    const ids = new BatchedIdGenerator();
+    const config = {
+      sampler: 'parentbased_traceidratio' as const,
+      ratio: 0.5,
+      incoming: 'continue' as const,
+    };
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({
+      idGenerator: ids,
+      sampler: buildSampler(config, ids),
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
+    const tracer = provider.getTracer('test');
+    const roots = new RootTraceparents(rootRatio(config));
+    let primed = 0;
+    for (let i = 0; i < 200; i++) {
+      const tp = roots.next();
+      if (!isSampledRoot(tp)) continue;
+      primed++;
+      ids.primeRoot(tp);
+      const span = tracer.startSpan('GET x', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
+      expect(span.isRecording()).toBe(true);
+      expect(span.spanContext()).toMatchObject({
+        traceId: tp.slice(3, 35),
+        spanId: tp.slice(36, 52),
+        traceFlags: 1,
+      });
+      // the priming is spent: the next root is the generator's own again
+      const next = tracer.startSpan('GET y', {}, ROOT_CONTEXT);
+      expect(next.spanContext().traceId).not.toBe(tp.slice(3, 35));
+      expect(next.spanContext().spanId).not.toBe(tp.slice(36, 52));
+    }
+    expect(primed).toBeGreaterThan(50);
   });
 });
