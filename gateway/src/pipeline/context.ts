@@ -7,6 +7,7 @@ import type { ShadowManager, ShadowRun } from '../shadow/mirror.ts';
 import type { CompiledRoute, Table } from '../table.ts';
 import type { Backend, BackendPool, Budget, Queued, Waiting } from './backends.ts';
 import type { RouteBreaker, RouteBreakers } from './route-breaker.ts';
+import type { RequestTrace } from './tracing.ts';
 
 /**
  * What the steps of the request path share: the snapshot, the per-request context and the
@@ -74,8 +75,8 @@ export interface RequestContext extends Waiting {
   retried: boolean;
   /** The client's response has closed (answered, or the client went away): nothing more to do. */
   closed: boolean;
-  /** This request's trace id when it is sampled (the latency exemplar). */
-  traceId: string | undefined;
+  /** This request's trace (undefined with tracing off): its span, shadow trace, exemplar id. */
+  trace: RequestTrace | undefined;
 }
 
 /** The access log (access-log.ts). */

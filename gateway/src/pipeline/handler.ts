@@ -141,14 +141,15 @@ function serve(state: PipelineState, req: IncomingMessage, res: ServerResponse, 
     reusedSocket: false,
     retried: false,
     closed: false,
-    traceId: undefined,
+    trace: undefined,
     waitingAt: -1,
   };
   attachContext(req, ctx);
-  const traced = traceRequest(req, res, ctx, choice);
-  ctx.traceId = traced?.traceId;
+  ctx.trace = traceRequest(req, ctx, choice);
   if (route.shadow) {
-    const shadowTrace = route.shadow.paused ? undefined : traced?.shadow(req.headers, route.shadow.backend);
+    const shadowTrace = route.shadow.paused
+      ? undefined
+      : ctx.trace?.shadow(req.headers, route.shadow.backend);
     ctx.shadow = state.shadows.mirror({
       route,
       served: picked.backend,

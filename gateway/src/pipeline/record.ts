@@ -27,7 +27,8 @@ export function record(
   const ms = performance.now() - ctx.start;
   const status = res.headersSent ? res.statusCode : 499;
   if (ctx.shadow) ctx.shadow.setPrimary({ error: res.writableFinished ? 'no capture' : 'client closed' });
-  state.metrics.recorder(ctx.route.id, ctx.backend.name).record(status, ms, ctx.traceId);
+  ctx.trace?.close(res);
+  state.metrics.recorder(ctx.route.id, ctx.backend.name).record(status, ms, ctx.trace?.traceId);
   state.accessLog?.served(ctx, req.url, status, ms);
   if (state.closing && state.inFlight === 0) state.events.emit('drained');
 }

@@ -6,6 +6,7 @@ import {
   isTracing,
   newRootTraceparent,
   primeRoot,
+  type Span,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -22,7 +23,8 @@ import type { CompiledRoute } from '../table.ts';
  * traceparent goes upstream untouched.
  *
  * One SERVER span per request, started once the route and backend are chosen and ended when
- * the response closes; its context replaces the client's `traceparent` towards the backend,
+ * the response closes (by record, the pipeline's last step: a second 'close' listener on the
+ * sampled 1 % only would give their responses another shape of listener list); its context replaces the client's `traceparent` towards the backend,
  * so the app's span is its child. A request that brings no trace and is not sampled (99 in 100
  * at 1 %) gets no span: a new trace's `traceparent`, decided beforehand (newRootTraceparent),
  * goes to the backend, and the SDK is not asked (it cost ~6 k instructions per request for a
@@ -52,6 +54,8 @@ export interface RequestTrace {
    * shadow span's traceparent. `verdict` ends it.
    */
   shadow(headers: IncomingHttpHeaders, backend: string): ShadowTrace;
+  /** The response has closed: the span takes the outcome and ends. */
+  close(res: ServerResponse): void;
 }
 
 export interface ShadowTrace {
@@ -61,91 +65,111 @@ export interface ShadowTrace {
 
 export function traceRequest(
   req: IncomingMessage,
-  res: ServerResponse,
   ctx: TracedRequest,
   choice: { backend: string; key?: string; setCookie?: string },
 ): RequestTrace | undefined {
   if (!isTracing()) return undefined;
-  if (req.headers.traceparent === undefined) {
-    const root = newRootTraceparent();
-    if (root !== undefined) {
-      if (!isSampledRoot(root)) {
-        req.headers.traceparent = root;
-        if (req.headers.tracestate !== undefined) delete req.headers.tracestate;
-        return UNSAMPLED;
-      }
-      primeRoot(root); // the span started below takes its ids
-    }
+  const headers = req.headers;
+  // a new trace: decided before any span, and without one when not sampled
+  const root = headers.traceparent === undefined ? newRootTraceparent() : undefined;
+  if (root !== undefined && !isSampledRoot(root)) {
+    headers.traceparent = root;
+    if (headers.tracestate !== undefined) delete headers.tracestate;
+    return UNSAMPLED;
   }
   const route = ctx.route;
   const method = req.method ?? 'GET';
-  const { parent, links } = incomingContext(req.headers, tracingIncoming());
+  const { parent, links } = incomingContext(headers, tracingIncoming());
+  if (root !== undefined) primeRoot(root); // the span started next takes its ids
+  // no attributes before the sampling decision: the SDK checks every attribute of a span it
+  // then drops
+  const span = tracer.startSpan(`${method} ${route.id}`, { kind: SpanKind.SERVER, links }, parent);
+  if (root === undefined) {
+    injectHeaders(span, headers, parent);
+  } else {
+    headers.traceparent = root; // the span's own context, as injectHeaders would write it
+    if (headers.tracestate !== undefined) delete headers.tracestate;
+  }
+  if (!span.isRecording()) return UNSAMPLED;
   const path = req.url ?? '/';
   const q = path.indexOf('?');
-  // no attributes before the sampling decision: the SDK checks every attribute of a span it
-  // then drops, and an unsampled request should cost little more than its ids
-  const span = tracer.startSpan(`${method} ${route.id}`, { kind: SpanKind.SERVER, links }, parent);
-  injectHeaders(span, req.headers, parent);
-  if (span.isRecording()) {
-    span.setAttributes({
-      'http.request.method': method,
-      'url.path': q === -1 ? path : path.slice(0, q),
-      'pilot.route': route.id,
-      'pilot.route.mode': route.slots.length > 1 ? 'split' : 'backend',
-      'pilot.backend.chosen': choice.backend,
-      'pilot.sticky': choice.key !== undefined,
-      'pilot.sticky.assigned': choice.setCookie !== undefined,
-      'pilot.request_id': ctx.requestId,
-    });
-    res.once('close', () => {
-      const status = res.headersSent ? res.statusCode : 499;
-      span.setAttribute('pilot.backend', ctx.backend.name);
-      span.setAttribute('http.response.status_code', status);
-      if (ctx.fallbackFrom !== null) {
-        span.setAttribute('pilot.fallback.from', ctx.fallbackFrom);
-        if (ctx.fallbackReason !== null) span.setAttribute('pilot.fallback.reason', ctx.fallbackReason);
-      }
-      if (ctx.errorKind !== null) span.setAttribute('pilot.error', ctx.errorKind);
-      if (!res.writableFinished) span.setAttribute('pilot.client_closed', true);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    });
+  span.setAttributes({
+    'http.request.method': method,
+    'url.path': q === -1 ? path : path.slice(0, q),
+    'pilot.route': route.id,
+    'pilot.route.mode': route.slots.length > 1 ? 'split' : 'backend',
+    'pilot.backend.chosen': choice.backend,
+    'pilot.sticky': choice.key !== undefined,
+    'pilot.sticky.assigned': choice.setCookie !== undefined,
+    'pilot.request_id': ctx.requestId,
+  });
+  return new RecordedTrace(span, ctx);
+}
+
+class RecordedTrace implements RequestTrace {
+  readonly traceId: string | undefined;
+  readonly #span: Span;
+  readonly #ctx: TracedRequest;
+
+  constructor(span: Span, ctx: TracedRequest) {
+    this.#span = span;
+    this.#ctx = ctx;
+    this.traceId = traceIdOf(span);
   }
-  return {
-    traceId: traceIdOf(span),
-    shadow(headers, backend) {
-      span.setAttribute('pilot.shadow.backend', backend);
-      const shadow = tracer.startSpan(`shadow ${route.id}`, {
-        kind: SpanKind.CLIENT,
-        root: true,
-        links: [{ context: span.spanContext(), attributes: { 'pilot.link': 'follows' } }],
-        attributes: {
-          'pilot.route': route.id,
-          'pilot.shadow.backend': backend,
-          'pilot.request_id': ctx.requestId,
-        },
-      });
-      const copy: IncomingHttpHeaders = { ...headers };
-      injectHeaders(shadow, copy);
-      return {
-        headers: copy,
-        verdict(event) {
-          shadow.setAttribute('pilot.shadow.verdict', event.result);
-          if (event.reason) shadow.setAttribute('pilot.shadow.reason', event.reason);
-          if (event.sample) {
-            shadow.setAttribute('pilot.shadow.differences', event.sample.differences.length);
-            shadow.setAttribute('pilot.shadow.sample', event.sample.id);
-          }
-          shadow.end();
-        },
-      };
-    },
-  };
+
+  shadow(headers: IncomingHttpHeaders, backend: string): ShadowTrace {
+    const span = this.#span;
+    const { route, requestId } = this.#ctx;
+    span.setAttribute('pilot.shadow.backend', backend);
+    const shadow = tracer.startSpan(`shadow ${route.id}`, {
+      kind: SpanKind.CLIENT,
+      root: true,
+      links: [{ context: span.spanContext(), attributes: { 'pilot.link': 'follows' } }],
+      attributes: {
+        'pilot.route': route.id,
+        'pilot.shadow.backend': backend,
+        'pilot.request_id': requestId,
+      },
+    });
+    const copy: IncomingHttpHeaders = { ...headers };
+    injectHeaders(shadow, copy);
+    return {
+      headers: copy,
+      verdict(event) {
+        shadow.setAttribute('pilot.shadow.verdict', event.result);
+        if (event.reason) shadow.setAttribute('pilot.shadow.reason', event.reason);
+        if (event.sample) {
+          shadow.setAttribute('pilot.shadow.differences', event.sample.differences.length);
+          shadow.setAttribute('pilot.shadow.sample', event.sample.id);
+        }
+        shadow.end();
+      },
+    };
+  }
+
+  close(res: ServerResponse): void {
+    const span = this.#span;
+    const ctx = this.#ctx;
+    const status = res.headersSent ? res.statusCode : 499;
+    span.setAttribute('pilot.backend', ctx.backend.name);
+    span.setAttribute('http.response.status_code', status);
+    if (ctx.fallbackFrom !== null) {
+      span.setAttribute('pilot.fallback.from', ctx.fallbackFrom);
+      if (ctx.fallbackReason !== null) span.setAttribute('pilot.fallback.reason', ctx.fallbackReason);
+    }
+    if (ctx.errorKind !== null) span.setAttribute('pilot.error', ctx.errorKind);
+    if (!res.writableFinished) span.setAttribute('pilot.client_closed', true);
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  }
 }
 
 const noVerdict = (): void => {};
 
-/** A request not sampled, without a span: its mirror is a new trace, not sampled either. */
+/**
+ * A request not sampled, without a span of ours (or with the SDK's non-recording one): its
+ * mirror is a new trace, not sampled either.
+ */
 const UNSAMPLED: RequestTrace = {
   traceId: undefined,
   shadow(headers) {
@@ -155,4 +179,5 @@ const UNSAMPLED: RequestTrace = {
     else copy.traceparent = `${root.slice(0, -2)}00`;
     return { headers: copy, verdict: noVerdict };
   },
+  close() {},
 };
