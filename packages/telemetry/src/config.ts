@@ -61,7 +61,7 @@ const int = (fallback: number, min: number, max: number) =>
   z.preprocess(blankIsUnset, z.coerce.number().int().min(min).max(max).default(fallback));
 const url = z.preprocess(blankIsUnset, z.url({ protocol: /^https?$/ }).optional());
 
-const SAMPLERS = [
+export const SAMPLERS = [
   'always_on',
   'always_off',
   'traceidratio',
