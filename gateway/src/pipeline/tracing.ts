@@ -24,8 +24,8 @@ import type { CompiledRoute } from '../table.ts';
  *
  * One SERVER span per request, started once the route and backend are chosen and ended when
  * the response closes (by record, the pipeline's last step: a second 'close' listener on the
- * sampled 1 % only would give their responses another shape of listener list); its context replaces the client's `traceparent` towards the backend,
- * so the app's span is its child. A request that brings no trace and is not sampled (99 in 100
+ * sampled 1 % only would give their responses another shape of listener list); its context
+ * replaces the client's `traceparent` towards the backend, so the app's span is its child. A request that brings no trace and is not sampled (99 in 100
  * at 1 %) gets no span: a new trace's `traceparent`, decided beforehand (newRootTraceparent),
  * goes to the backend, and the SDK is not asked (it cost ~6 k instructions per request for a
  * span nobody records; telemetry README). A client's context is continued or restarted as
@@ -73,8 +73,7 @@ export function traceRequest(
   // a new trace: decided before any span, and without one when not sampled
   const root = headers.traceparent === undefined ? newRootTraceparent() : undefined;
   if (root !== undefined && !isSampledRoot(root)) {
-    headers.traceparent = root;
-    if (headers.tracestate !== undefined) delete headers.tracestate;
+    sendRoot(headers, root);
     return UNSAMPLED;
   }
   const route = ctx.route;
@@ -84,12 +83,9 @@ export function traceRequest(
   // no attributes before the sampling decision: the SDK checks every attribute of a span it
   // then drops
   const span = tracer.startSpan(`${method} ${route.id}`, { kind: SpanKind.SERVER, links }, parent);
-  if (root === undefined) {
-    injectHeaders(span, headers, parent);
-  } else {
-    headers.traceparent = root; // the span's own context, as injectHeaders would write it
-    if (headers.tracestate !== undefined) delete headers.tracestate;
-  }
+  // a new trace's string is the span's own context, as injectHeaders would write it
+  if (root === undefined) injectHeaders(span, headers, parent);
+  else sendRoot(headers, root);
   if (!span.isRecording()) return UNSAMPLED;
   const path = req.url ?? '/';
   const q = path.indexOf('?');
@@ -104,6 +100,12 @@ export function traceRequest(
     'pilot.request_id': ctx.requestId,
   });
   return new RecordedTrace(span, ctx);
+}
+
+/** A new trace goes upstream in place of anything the client sent with no `traceparent`. */
+function sendRoot(headers: IncomingHttpHeaders, root: string): void {
+  headers.traceparent = root;
+  if (headers.tracestate !== undefined) delete headers.tracestate;
 }
 
 class RecordedTrace implements RequestTrace {
