@@ -138,6 +138,9 @@ export function createMemoryContent(options: MemoryContentOptions = {}): MemoryC
 
     listArticles,
 
+    // no cache here: every read takes the simulated latency
+    cachedArticle: () => undefined,
+
     async getArticle(slug): Promise<Article | null> {
       await delay();
       const found = bySlug.get(slug);

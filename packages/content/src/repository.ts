@@ -33,6 +33,12 @@ export interface ContentRepository {
   listArticles(query: ListArticlesQuery): Promise<ArticleListResponse>;
   /** null when no published article has this slug. */
   getArticle(slug: string): Promise<Article | null>;
+  /**
+   * The article getArticle would answer, when the store can give it now without waiting (a
+   * fresh cached copy); undefined otherwise, and then getArticle is the way. Lets a route answer
+   * a hot read without a promise; never a different answer from getArticle's.
+   */
+  cachedArticle(slug: string): Article | undefined;
   latestArticles(count: number): Promise<ArticleSummary[]>;
   /** The author with this slug and their latest published articles; null when there is none. */
   getAuthor(slug: string): Promise<AuthorProfile | null>;

@@ -318,6 +318,11 @@ export function createStrapiContent(options: StrapiContentOptions): ContentRepos
 
     getAuthor: (slug) => getAuthorOverGraphQL(options.read, slug),
 
+    cachedArticle(slug) {
+      const found = articles.peek(articleBySlug(slug), StrapiArticle, ARTICLE_CACHE)?.data[0];
+      return found && toArticle(found);
+    },
+
     getArticle(slug): Promise<Article | null> {
       // one promise on the way (the hot path of a cache hit), failures mapped as mapStrapi does
       return articles.find(articleBySlug(slug), StrapiArticle, ARTICLE_CACHE).then(

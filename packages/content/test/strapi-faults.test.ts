@@ -2,6 +2,7 @@ import { ApiError, ListArticlesQuery } from '@pilot/contracts';
 import { createStrapiClient, type StrapiClient, type StrapiClientOptions } from '@pilot/strapi-client';
 import { type FakeStrapi, startFakeStrapi } from '@pilot/strapi-client/testing';
 import { startTestServer, type TestServer } from '@pilot/test-kit';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ContentRepository, createSeed, createStrapiContent } from '../src/index.ts';
 
@@ -225,6 +226,45 @@ describe('createStrapiContent cache tags (fake Strapi: counts upstream calls)', 
     } finally {
       doc.title = title;
     }
+  });
+
+  it('cachedArticle is getArticle’s own answer while it is cached, else undefined (generated reads and changes; fake Strapi)', async () => {
+    const slugs = [...fakeArticles.slice(0, 3).map((a) => a.slug), 'no-such-article'];
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('get' as const), at: fc.nat(slugs.length - 1) }),
+      fc.record({ kind: fc.constant('peek' as const), at: fc.nat(slugs.length - 1) }),
+      fc.record({ kind: fc.constant('change' as const), at: fc.nat(2) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 25 }), async (steps) => {
+        const content = contentFor(fake.url);
+        // what getArticle answered and no change has dropped since
+        const cached = new Map<string, unknown>();
+        for (const { kind, at } of steps) {
+          const slug = slugs[at]!;
+          if (kind === 'peek') {
+            const known = cached.get(slug);
+            if (known) expect(content.cachedArticle(slug)).toBe(known);
+            else expect(content.cachedArticle(slug)).toBeUndefined();
+          } else if (kind === 'get') {
+            const article = await content.getArticle(slug);
+            if (cached.has(slug)) expect(article).toBe(cached.get(slug));
+            cached.set(slug, article);
+            expect(content.cachedArticle(slug)).toBe(article ?? undefined);
+          } else {
+            await content.invalidate({
+              event: 'entry.update',
+              model: 'article',
+              entry: { documentId: fakeArticles[at]!.documentId },
+            });
+            cached.delete(fakeArticles[at]!.slug);
+            // a lookup that found nothing is dropped by any article change
+            cached.delete('no-such-article');
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('a slug lookup survives an unrelated article’s change and drops on its own', async () => {

@@ -88,9 +88,15 @@ export function writeRequestLine(logger: Logger, line: RequestLine): boolean {
   if (!logger.isLevelEnabled('info') || !writesPlainly(logger)) return false;
   const internals = logger as unknown as Record<symbol, unknown>;
   const { req } = line;
-  // one check over all the strings (the usual line has nothing to escape); field by field otherwise
-  const plain = !NEEDS_ESCAPE.test(
-    `${line.requestId}${req.method}${req.url}${req.version ?? ''}${req.host}${req.remoteAddress ?? ''}`,
+  // each string checked where it is (joining them first made a string to flatten); the usual line
+  // has nothing to escape, and then every string is only quoted
+  const plain = !(
+    NEEDS_ESCAPE.test(line.requestId) ||
+    NEEDS_ESCAPE.test(req.method) ||
+    NEEDS_ESCAPE.test(req.url) ||
+    (req.version !== undefined && NEEDS_ESCAPE.test(req.version)) ||
+    NEEDS_ESCAPE.test(req.host) ||
+    (req.remoteAddress !== undefined && NEEDS_ESCAPE.test(req.remoteAddress))
   );
   const str = plain ? quoted : jsonString;
   const text =

@@ -69,6 +69,17 @@ export interface CollectionClient {
     schema: StrapiSchema<T>,
     cacheOptions?: CacheOptions<StrapiListResult<T>>,
   ): Promise<StrapiListResult<T>>;
+  /**
+   * What `find` answers now from a fresh L1 entry already validated with this schema, without
+   * a promise (the same L1 hit event and trace note as `find`'s); undefined when the read has
+   * to go through `find` (no entry, stale, only in L2, not yet validated with this schema, cache
+   * off). For a hot path that can answer synchronously; `find` stays the one way to read.
+   */
+  peek<T>(
+    params: StrapiQueryParams | undefined,
+    schema: StrapiSchema<T>,
+    cacheOptions?: CacheOptions<StrapiListResult<T>>,
+  ): StrapiListResult<T> | undefined;
   /** Throws `StrapiNotFoundError` when the document does not exist. */
   findOne<T>(
     documentId: string,
@@ -412,6 +423,14 @@ export function createStrapiClient(input: StrapiClientOptions): StrapiClient {
     const oneParamsKey = tagVariantKeyers('', false);
     return {
       type,
+      peek(params, schema, cacheOptions) {
+        return fastHit(
+          type,
+          listKey(params, cacheOptions as CacheOptions<unknown> | undefined),
+          schema,
+          cacheOptions,
+        );
+      },
       find(params, schema, cacheOptions) {
         const key = listKey(params, cacheOptions as CacheOptions<unknown> | undefined);
         const hit = fastHit(type, key, schema, cacheOptions);

@@ -239,6 +239,50 @@ describe('results and tags', () => {
   });
 });
 
+describe('peek: what find answers from a fresh L1 entry, without a promise', () => {
+  it('the same result as find while fresh; undefined before, for another schema, with the cache off, when stale and after invalidation (fake Strapi)', async () => {
+    fake = await startFakeStrapi({ collections: { articles: seedArticles(2) } });
+    const clock = manualClock();
+    const strapi = clientFor(fake, { now: clock.now, cache: { ttlMs: 1_000, graceMs: 10_000 } });
+    const events: CacheEvent[] = [];
+    strapi.on('cache', (event) => events.push(event));
+    const articles = strapi.collection('articles');
+    const query = () => ({ sort: ['title:asc'], pagination: { page: 1, pageSize: 5 } });
+
+    expect(articles.peek(query(), articleSchema)).toBeUndefined();
+    const found = await articles.find(query(), articleSchema);
+    events.length = 0;
+    expect(articles.peek(query(), articleSchema)).toBe(found);
+    const frozenQuery = Object.freeze(query());
+    expect(articles.peek(frozenQuery, articleSchema)).toBe(found);
+    expect(articles.peek(frozenQuery, articleSchema)).toBe(found);
+    expect(events).toEqual([
+      { result: 'hit', layer: 'l1', type: 'articles' },
+      { result: 'hit', layer: 'l1', type: 'articles' },
+      { result: 'hit', layer: 'l1', type: 'articles' },
+    ]);
+    // validated with another schema: only find can tell whether the entry fits it
+    expect(articles.peek(query(), articleSchema.extend({ extra: z.string() }))).toBeUndefined();
+    expect(articles.peek(query(), articleSchema, { cache: false })).toBeUndefined();
+    expect(fake.apiCalls).toBe(1);
+
+    clock.advance(1_500);
+    expect(articles.peek(query(), articleSchema)).toBeUndefined(); // stale: find serves it and refreshes
+    const refreshed = nextEvent(strapi, 'upstream');
+    await articles.find(query(), articleSchema);
+    await refreshed;
+    // the refreshed entry is validated with the schema by the next find, then peek has it
+    await expect
+      .poll(
+        async () => (await articles.find(query(), articleSchema)) === articles.peek(query(), articleSchema),
+      )
+      .toBe(true);
+
+    await strapi.invalidateTags(['type:articles']);
+    expect(articles.peek(query(), articleSchema)).toBeUndefined();
+  });
+});
+
 describe('freshness and grace', () => {
   it('stale-while-revalidate: past ttl the stale value answers at once and one refresh runs (fake Strapi)', async () => {
     fake = await startFakeStrapi({ collections: { articles: seedArticles(1) } });

@@ -10,18 +10,25 @@ const answers = new WeakMap<Article, { data: Article }>();
  * response serializer meets the same frozen object and reuses its text.
  */
 function answerFor(article: Article): { data: Article } {
-  if (!Object.isFrozen(article)) return { data: article };
+  // the lookup first: an article kept here was frozen then and stays so (Object.isFrozen is a
+  // call into the runtime)
   let answer = answers.get(article);
-  if (!answer) {
-    answer = Object.freeze({ data: article });
-    answers.set(article, answer);
-  }
+  if (answer) return answer;
+  if (!Object.isFrozen(article)) return { data: article };
+  answer = Object.freeze({ data: article });
+  answers.set(article, answer);
   return answer;
 }
 
 /** GET /articles and GET /articles/:slug: cached public reads. */
 const articles: FastifyPluginAsyncZod = async (fastify) => {
   const { content } = fastify.deps;
+
+  async function readArticle(slug: string): Promise<{ data: Article }> {
+    const article = await content.getArticle(slug);
+    if (!article) throw new ApiError('NOT_FOUND', { message: 'No article with this slug.' });
+    return answerFor(article);
+  }
 
   fastify.get(
     routes.listArticles.path,
@@ -32,10 +39,10 @@ const articles: FastifyPluginAsyncZod = async (fastify) => {
   fastify.get(
     routes.getArticle.path,
     { schema: schemaFor(routes.getArticle), config: { publicRead: true } },
-    async (request) => {
-      const article = await content.getArticle(request.params.slug);
-      if (!article) throw new ApiError('NOT_FOUND', { message: 'No article with this slug.' });
-      return answerFor(article);
+    // not async: a cached article is answered without a promise (Fastify sends a returned value)
+    (request) => {
+      const cached = content.cachedArticle(request.params.slug);
+      return cached ? answerFor(cached) : readArticle(request.params.slug);
     },
   );
 };
