@@ -98,13 +98,22 @@ export function writeRequestLine(logger: Logger, line: RequestLine): boolean {
     NEEDS_ESCAPE.test(req.host) ||
     (req.remoteAddress !== undefined && NEEDS_ESCAPE.test(req.remoteAddress))
   );
-  const str = plain ? quoted : jsonString;
-  const text =
-    `{"level":30${isoTime()}${internals[chindingsSym] as string},"requestId":${str(line.requestId)}` +
-    `,"req":{"method":${str(req.method)}${jsonField('url', req.url, str)}${jsonField('version', req.version, str)}` +
-    `${jsonField('host', req.host, str)}${jsonField('remoteAddress', req.remoteAddress, str)}` +
-    `${jsonField('remotePort', req.remotePort, str)}}` +
-    `,"res":{"statusCode":${jsonNumber(line.statusCode)}},"responseTime":${jsonNumber(line.responseTime)},"msg":"request completed"}\n`;
+  const chindings = internals[chindingsSym] as string;
+  const status = jsonNumber(line.statusCode);
+  const responseTime = jsonNumber(line.responseTime);
+  // the usual line: one template of its values and the constant text between them (each `+`
+  // is a piece the output copies again; field helpers made ~28 pieces of ~19)
+  const text = plain
+    ? `{"level":30${isoTime()}${chindings},"requestId":"${line.requestId}","req":{"method":"${req.method}","url":"${req.url}"` +
+      `${req.version === undefined ? '' : `,"version":"${req.version}"`},"host":"${req.host}"` +
+      `${req.remoteAddress === undefined ? '' : `,"remoteAddress":"${req.remoteAddress}"`}` +
+      `${req.remotePort === undefined ? '' : `,"remotePort":${jsonNumber(req.remotePort)}`}` +
+      `},"res":{"statusCode":${status}},"responseTime":${responseTime},"msg":"request completed"}\n`
+    : `{"level":30${isoTime()}${chindings},"requestId":${jsonString(line.requestId)}` +
+      `,"req":{"method":${jsonString(req.method)}${jsonField('url', req.url)}${jsonField('version', req.version)}` +
+      `${jsonField('host', req.host)}${jsonField('remoteAddress', req.remoteAddress)}` +
+      `${jsonField('remotePort', req.remotePort)}}` +
+      `,"res":{"statusCode":${status}},"responseTime":${responseTime},"msg":"request completed"}\n`;
   (internals[streamSym] as { write(text: string): void }).write(text);
   return true;
 }
@@ -116,11 +125,6 @@ export function writeRequestLine(logger: Logger, line: RequestLine): boolean {
  */
 function jsonString(value: string): string {
   return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
-}
-
-/** A string known to need no escaping. */
-function quoted(value: string): string {
-  return `"${value}"`;
 }
 
 /**
@@ -136,7 +140,7 @@ function jsonNumber(value: number): string {
 }
 
 /** `,"name":value` as JSON.stringify writes an object's property; nothing for undefined. */
-function jsonField(name: string, value: string | number | undefined, str: (value: string) => string): string {
+function jsonField(name: string, value: string | number | undefined): string {
   if (value === undefined) return '';
-  return `,"${name}":${typeof value === 'number' ? jsonNumber(value) : str(value)}`;
+  return `,"${name}":${typeof value === 'number' ? jsonNumber(value) : jsonString(value)}`;
 }
