@@ -29,7 +29,9 @@ describe('webhook → cache invalidation on every instance of both apps (fake St
 
   beforeAll(async () => {
     strapi = await startFakeStrapi({
-      collections: { articles: [article('doc-a', 'alpha'), article('doc-b', 'beta')] },
+      collections: {
+        articles: [article('doc-a', 'alpha'), article('doc-b', 'beta'), article('doc-c', 'gamma')],
+      },
     });
     redis = await useTestRedis('modern-webhook-cache');
     const config = testConfig({ STRAPI_URL: strapi.url, REDIS_URL: redis.url });
@@ -111,6 +113,34 @@ describe('webhook → cache invalidation on every instance of both apps (fake St
     expect(lookups('alpha')).toBeGreaterThan(warm.alpha);
     expect(lookups('alpha')).toBeLessThanOrEqual(warm.alpha + 2);
     expect(lookups('beta')).toBe(warm.beta);
+  });
+
+  it('a read answered from L1 without a promise is the first read’s answer: body and headers; an unknown slug stays 404', async () => {
+    expect(modernDeps.content.cachedArticle('gamma')).toBeUndefined();
+    const cold = await modern.inject('/articles/gamma');
+    expect(cold.statusCode).toBe(200);
+    expect(modernDeps.content.cachedArticle('gamma')).toBeDefined(); // the next read takes the sync path
+    const cached = await modern.inject('/articles/gamma');
+    expect(cached.statusCode).toBe(200);
+    expect(cached.body).toBe(cold.body);
+    expect(cached.json().data).toMatchObject({ id: 'doc-c', slug: 'gamma', title: 'Title gamma' });
+    const same = (h: Record<string, unknown>) => ({
+      'content-type': h['content-type'],
+      'content-length': h['content-length'],
+      'cache-control': h['cache-control'],
+    });
+    expect(same(cached.headers)).toEqual(same(cold.headers));
+    expect(cached.headers['cache-control']).toBe(HEADERS.publicReadCacheControl);
+    expect(cached.headers[HEADERS.requestId]).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(cached.headers[HEADERS.requestId]).not.toBe(cold.headers[HEADERS.requestId]);
+    for (let i = 0; i < 2; i++) {
+      const missing = await modern.inject('/articles/no-such-slug');
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json().error.code).toBe('NOT_FOUND');
+      expect(missing.headers['cache-control']).toBe(HEADERS.privateCacheControl);
+    }
   });
 
   it('a refused webhook invalidates nothing', async () => {
