@@ -101,8 +101,9 @@ export function writeRequestLine(logger: Logger, line: RequestLine): boolean {
   const chindings = internals[chindingsSym] as string;
   const status = jsonNumber(line.statusCode);
   const responseTime = jsonNumber(line.responseTime);
-  // the usual line: one template of its values and the constant text between them (each `+`
-  // is a piece the output copies again; field helpers made ~28 pieces of ~19)
+  // the usual line: one template of its values and the constant text between them, ~19 string
+  // pieces for the output to copy where the field helpers made ~28 (the rare line with
+  // something to escape keeps them)
   const text = plain
     ? `{"level":30${isoTime()}${chindings},"requestId":"${line.requestId}","req":{"method":"${req.method}","url":"${req.url}"` +
       `${req.version === undefined ? '' : `,"version":"${req.version}"`},"host":"${req.host}"` +
