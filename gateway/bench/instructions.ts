@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { type BenchResult, benchTarget, printTargets, writeBenchReport } from '@pilot/test-kit/bench';
 import {
   countWindow,
+  formatEvents,
   forkParticipant,
   stopCounted,
   topFunctions,
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
         );
         counted.push({ id: p.id, name: p.label, errors, ...c });
         console.log(
-          `${p.label.padEnd(36)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${errors ? `, ${errors} errors (${failures})` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
+          `${p.label.padEnd(36)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${formatEvents(c.events)}${errors ? `, ${errors} errors (${failures})` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
         );
         if (ATTRIBUTE) for (const line of topFunctions(functions, c.requests)) console.log(line);
         if (p.id === 'shadowed') console.log(`  mirrors: ${await shadowSummary(subject.child)}`);

@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { type BenchResult, benchTarget, printTargets, writeBenchReport } from '@pilot/test-kit/bench';
 import {
   countWindow,
+  formatEvents,
   forkParticipant,
   stopCounted,
   topFunctions,
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
         );
         counted.push({ id: p.id, name: p.label, ...c });
         console.log(
-          `${p.label.padEnd(36)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests [${Math.round((Date.now() - began) / 1000)} s]`,
+          `${p.label.padEnd(36)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${formatEvents(c.events)} [${Math.round((Date.now() - began) / 1000)} s]`,
         );
         if (ATTRIBUTE) for (const line of topFunctions(functions, c.requests, 40)) console.log(line);
       } finally {

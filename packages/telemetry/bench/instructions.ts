@@ -41,6 +41,7 @@ import { benchTarget, printTargets, writeBenchReport } from '@pilot/test-kit/ben
 import {
   callgrindArgs,
   countWindow,
+  formatEvents,
   stopCounted,
   topFunctions,
   valgrindAvailable,
@@ -68,6 +69,8 @@ interface Counted {
   program: number;
   gc: number;
   compiler: number;
+  /** Simulated cache misses and branch mispredictions per request (BENCH_CALLGRIND_ARGS). */
+  events: Record<string, number>;
 }
 
 function start(args: string[], underCallgrind?: string): Promise<{ child: ChildProcess; port: number }> {
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
         const c = await count(subject, mode, dir, `http://127.0.0.1:${backend.port}`, sink.url);
         counted.push(c);
         console.log(
-          `${subject.padEnd(8)} ${mode.padEnd(8)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${c.errors ? `, ${c.errors} errors` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
+          `${subject.padEnd(8)} ${mode.padEnd(8)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${formatEvents(c.events)}${c.errors ? `, ${c.errors} errors` : ''} [${Math.round((Date.now() - started) / 1000)} s]`,
         );
       }
     }

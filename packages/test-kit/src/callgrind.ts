@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { perfMapNames } from './jit-names.ts';
 
@@ -38,6 +38,21 @@ export function valgrindAvailable(): boolean {
   }
 }
 
+/**
+ * `BENCH_CALLGRIND_ARGS`: more callgrind options for every count, e.g. `--cache-sim=yes
+ * --branch-sim=yes` for simulated cache misses and mispredicted branches per request (what an
+ * instruction count cannot see: a bigger program can run at a lower rate). Options only
+ * (`--name=value`), so nothing else ends up on valgrind's command line.
+ */
+export function extraCallgrindArgs(value = process.env.BENCH_CALLGRIND_ARGS): string[] {
+  const args = value?.trim() ? value.trim().split(/\s+/) : [];
+  const bad = args.filter((arg) => !/^--[a-z][a-z0-9-]*=[^\s]+$/.test(arg));
+  if (bad.length > 0) {
+    throw new Error(`BENCH_CALLGRIND_ARGS: expected --name=value options, got ${bad.join(' ')}`);
+  }
+  return args;
+}
+
 /** valgrind's arguments to run `command` (node and its arguments) with counting off until asked. */
 export function callgrindArgs(outFile: string, command: readonly string[]): string[] {
   return [
@@ -47,6 +62,7 @@ export function callgrindArgs(outFile: string, command: readonly string[]): stri
     // V8 writes machine code at run time
     '--smc-check=all-non-file',
     '--instr-atstart=no',
+    ...extraCallgrindArgs(),
     `--callgrind-out-file=${outFile}`,
     ...command,
   ];
@@ -90,7 +106,7 @@ export function splitCallgrind(
   functions?: Map<string, number>,
   nameOf?: (address: number) => string | undefined,
 ): InstructionSplit {
-  const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], {
+  const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', '--show=Ir', file], {
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -127,7 +143,15 @@ export async function countWindow(
   prefix: string,
   work: () => Promise<number>,
   attribute?: { functions: Map<string, number>; named: boolean },
-): Promise<{ requests: number; total: number; program: number; gc: number; compiler: number }> {
+): Promise<{
+  requests: number;
+  total: number;
+  program: number;
+  gc: number;
+  compiler: number;
+  /** Per request, each event other than instructions (cache or branch simulation), if any. */
+  events: Record<string, number>;
+}> {
   execFileSync('callgrind_control', ['--instr=on', String(pid)], { stdio: 'ignore' });
   const requests = await work();
   execFileSync('callgrind_control', ['--instr=off', String(pid)], { stdio: 'ignore' });
@@ -136,11 +160,15 @@ export async function countWindow(
   const dumps = readdirSync(dir).filter((f) => f.startsWith(`${prefix}.`));
   const nameOf = attribute?.named ? perfMapNames(pid) : undefined;
   const sum: InstructionSplit = { total: 0, gc: 0, compiler: 0 };
+  const events: Record<string, number> = {};
   for (const f of dumps) {
     const s = splitCallgrind(join(dir, f), attribute?.functions, nameOf);
     sum.total += s.total;
     sum.gc += s.gc;
     sum.compiler += s.compiler;
+    for (const [name, count] of Object.entries(eventTotals(readFileSync(join(dir, f), 'utf8')))) {
+      if (name !== 'Ir') events[name] = (events[name] ?? 0) + count;
+    }
   }
   const per = (x: number) => Math.round(x / Math.max(1, requests));
   return {
@@ -149,7 +177,26 @@ export async function countWindow(
     program: per(sum.total - sum.gc - sum.compiler),
     gc: per(sum.gc),
     compiler: per(sum.compiler),
+    events: Object.fromEntries(Object.entries(events).map(([name, count]) => [name, per(count)])),
   };
+}
+
+/** A callgrind file's `events:` names with its `totals:` counts (`Ir` alone without simulation). */
+export function eventTotals(text: string): Record<string, number> {
+  const names = /^events: (.+)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
+  const counts = /^totals: (.+)$/m.exec(text)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+  return Object.fromEntries(names.map((name, i) => [name, counts[i] ?? 0]));
+}
+
+/**
+ * The simulated events per request as one line's tail (`; I1mr 4409, D1mr 1857, …`), empty when
+ * nothing was simulated. Names as callgrind's: I1mr/D1mr/D1mw first-level misses (instruction
+ * read, data read, data write), ILmr/DLmr/DLmw last-level, Bcm/Bim mispredicted conditional and
+ * indirect branches (Bc/Bi: executed).
+ */
+export function formatEvents(events: Record<string, number>): string {
+  const entries = Object.entries(events);
+  return entries.length === 0 ? '' : `; ${entries.map(([name, n]) => `${name} ${n}`).join(', ')}`;
 }
 
 /** The `top` functions of `functions`, per request, as printable lines. */
