@@ -58,6 +58,9 @@ if (METHOD !== 'pair' && METHOD !== 'alternate') {
   throw new Error(`BENCH_METHOD: expected pair or alternate, got ${METHOD}`);
 }
 const ALTERNATIONS = Number(process.env.BENCH_ALTERNATIONS ?? 8);
+if (!Number.isInteger(ALTERNATIONS) || ALTERNATIONS < 1) {
+  throw new Error(`BENCH_ALTERNATIONS: expected a whole number ≥ 1, got ${process.env.BENCH_ALTERNATIONS}`);
+}
 /** What each mode's CPU per request is divided by, for the report. */
 const AGAINST =
   METHOD === 'pair'
@@ -191,10 +194,16 @@ async function measurePair(
       const ons: Sample[] = [];
       const ratios: number[] = [];
       for (let i = 0; i < ALTERNATIONS; i++) {
-        const first = i % 2 === 0 ? 'off' : 'on';
-        const x = first === 'off' ? await alone(off, 'off') : await alone(on, mode);
-        const y = first === 'off' ? await alone(on, mode) : await alone(off, 'off');
-        const [o, n] = first === 'off' ? [x, y] : [y, x];
+        // the order swapped every time, so neither always runs right after the other's load
+        let o: Sample;
+        let n: Sample;
+        if (i % 2 === 0) {
+          o = await alone(off, 'off');
+          n = await alone(on, mode);
+        } else {
+          n = await alone(on, mode);
+          o = await alone(off, 'off');
+        }
         offs.push(o);
         ons.push(n);
         ratios.push(n.cpuUsPerRequest / o.cpuUsPerRequest);
@@ -205,7 +214,7 @@ async function measurePair(
         errors: list.reduce((t, x) => t + x.errors, 0),
         cpuUsPerRequest: median(list.map((x) => x.cpuUsPerRequest)),
         p99Ms: median(list.map((x) => x.p99Ms)),
-        rps: median(list.map((x) => x.rps)),
+        rps: Math.round(median(list.map((x) => x.rps))),
       });
       return { off: merged(offs), on: merged(ons), ratio: median(ratios) };
     }
