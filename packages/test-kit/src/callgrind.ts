@@ -38,6 +38,8 @@ export function valgrindAvailable(): boolean {
   }
 }
 
+const OWNED_OPTIONS = new Set(['tool', 'quiet', 'smc-check', 'instr-atstart', 'callgrind-out-file']);
+
 /**
  * `BENCH_CALLGRIND_ARGS`: more callgrind options for every count, e.g. `--cache-sim=yes
  * --branch-sim=yes` for simulated cache misses and mispredicted branches per request (what an
@@ -49,6 +51,11 @@ export function extraCallgrindArgs(value = process.env.BENCH_CALLGRIND_ARGS): st
   const bad = args.filter((arg) => !/^--[a-z][a-z0-9-]*=[^\s]+$/.test(arg));
   if (bad.length > 0) {
     throw new Error(`BENCH_CALLGRIND_ARGS: expected --name=value options, got ${bad.join(' ')}`);
+  }
+  // the ones the count itself depends on stay as callgrindArgs sets them
+  const owned = args.filter((arg) => OWNED_OPTIONS.has(arg.slice(2, arg.indexOf('='))));
+  if (owned.length > 0) {
+    throw new Error(`BENCH_CALLGRIND_ARGS: ${owned.join(' ')} is set by the bench itself`);
   }
   return args;
 }

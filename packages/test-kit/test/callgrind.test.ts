@@ -13,6 +13,13 @@ describe('callgrind options and simulated events', () => {
     for (const bad of ['--cache-sim', '-v', 'ls', '--x=1 /bin/sh', '--Cache=yes']) {
       expect(() => extraCallgrindArgs(bad)).toThrow(/BENCH_CALLGRIND_ARGS: expected --name=value/);
     }
+    for (const owned of [
+      '--tool=memcheck',
+      '--cache-sim=yes --instr-atstart=yes',
+      '--callgrind-out-file=x',
+    ]) {
+      expect(() => extraCallgrindArgs(owned)).toThrow(/is set by the bench itself/);
+    }
   });
 
   it('a value is accepted exactly when every word is an option', () => {
@@ -22,7 +29,10 @@ describe('callgrind options and simulated events', () => {
     const word = fc.oneof(option, fc.stringMatching(/^[^\s]{1,10}$/));
     fc.assert(
       fc.property(fc.array(word, { maxLength: 5 }), (words) => {
-        const valid = words.every((w) => /^--[a-z][a-z0-9-]*=\S+$/.test(w));
+        const owned = ['tool', 'quiet', 'smc-check', 'instr-atstart', 'callgrind-out-file'];
+        const valid = words.every(
+          (w) => /^--[a-z][a-z0-9-]*=\S+$/.test(w) && !owned.includes(w.slice(2, w.indexOf('='))),
+        );
         const run = () => extraCallgrindArgs(words.join(' '));
         if (valid) expect(run()).toEqual(words);
         else expect(run).toThrow();
