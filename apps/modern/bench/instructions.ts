@@ -39,6 +39,8 @@ import { SERVICE_NODE_FLAGS } from '../../../scripts/lib/node-flags.ts';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6000);
 const WARM = Number(process.env.BENCH_WARM ?? 80_000);
 const ATTRIBUTE = process.env.BENCH_ATTRIBUTE === '1';
+/** How many functions BENCH_ATTRIBUTE lists per participant. */
+const TOP = Number(process.env.BENCH_TOP ?? 40);
 const CONNECTIONS = 8;
 const serverScript = fileURLToPath(new URL('./server.ts', import.meta.url));
 const fakeScript = fileURLToPath(new URL('./fake-strapi.ts', import.meta.url));
@@ -59,7 +61,7 @@ const PARTICIPANTS: Participant[] = [
     id: 'modern',
     label: 'modern GET /articles/:slug, L1 hit',
     kind: 'modern',
-    env: { LOG_LEVEL: 'info', CACHE_TTL_MS: String(3_600_000) },
+    env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', CACHE_TTL_MS: String(3_600_000) },
     reads: true,
   },
 ];
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
         console.log(
           `${p.label.padEnd(36)} ${c.total} instructions/request (program ${c.program}, gc ${c.gc}, compiler ${c.compiler}) over ${c.requests} requests${formatEvents(c.events)} [${Math.round((Date.now() - began) / 1000)} s]`,
         );
-        if (ATTRIBUTE) for (const line of topFunctions(functions, c.requests, 40)) console.log(line);
+        if (ATTRIBUTE) for (const line of topFunctions(functions, c.requests, TOP)) console.log(line);
       } finally {
         await stopCounted(subject.child);
       }

@@ -28,6 +28,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import {
   benchTarget,
+  medianInterval,
   pinnableCores,
   pinToCores,
   printTargets,
@@ -234,6 +235,14 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const interval = (xs: number[]) => {
+  const m = medianInterval(xs)!;
+  return { low: round(m.low, 3), high: round(m.high, 3), coverage: round(m.coverage, 3) };
+};
+/** `; 95 % interval of the median +a % to +b %` (the coverage the rounds allow). */
+const intervalText = (i: { low: number; high: number; coverage: number } | undefined) =>
+  i ? `; ${round(i.coverage * 100)} % interval of the median ${percent(i.low)} to ${percent(i.high)}` : '';
+const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${round((ratio - 1) * 100)} %`;
 
 async function main(): Promise<void> {
   if (cores.length > 1) pinToCores(process.pid, cores.slice(1).join(','));
@@ -280,6 +289,9 @@ async function main(): Promise<void> {
       // on / off of the same pair, median over the rounds (off: 1)
       ratioToOff: ratios ? round(median(ratios), 3) : 1,
       ratioToOffRange: ratios ? [round(Math.min(...ratios), 3), round(Math.max(...ratios), 3)] : [1, 1],
+      // where the median of the rounds' ratios lies, with its confidence: fresh processes each
+      // round, and their JIT and the machine move one process's CPU per request by ±5-10 %
+      ratioInterval: ratios ? interval(ratios) : undefined,
       rps: median(mine.map((x) => x.rps)),
       p99Ms: median(mine.map((x) => x.p99Ms)),
       errors: mine.reduce((n, x) => n + x.errors, 0),
@@ -305,6 +317,8 @@ async function main(): Promise<void> {
   });
   const ratioOf = (subject: string, mode: string) =>
     results.find((x) => x.subject === subject && x.mode === mode)?.ratioToOff ?? Number.NaN;
+  const intervalOf = (subject: string, mode: string) =>
+    intervalText(results.find((x) => x.subject === subject && x.mode === mode)?.ratioInterval);
   const cpuOf = (subject: string, mode: string) =>
     results.find((x) => x.subject === subject && x.mode === mode)?.cpuUsPerRequest ?? Number.NaN;
   const offPath = offPathCost();
@@ -324,14 +338,14 @@ async function main(): Promise<void> {
         round((ratioOf(subject, 'on:0.01') - 1) * 100),
         '<=',
         5,
-        `percent: ${subject} CPU per request on at 1 % / ${AGAINST}, minus 1; median of ${ROUNDS} rounds`,
+        `percent: ${subject} CPU per request on at 1 % / ${AGAINST}, minus 1; median of ${ROUNDS} rounds${intervalOf(subject, 'on:0.01')}`,
       ),
       benchTarget(
         `${subject}: tracing on at 100 % sampling, extra CPU per request (stated)`,
         round((ratioOf(subject, 'on:1') - 1) * 100),
         '<=',
         100,
-        `percent: ${subject} CPU per request on at 100 % / ${AGAINST}, minus 1; median of ${ROUNDS} rounds; stated, the bound only flags a regression`,
+        `percent: ${subject} CPU per request on at 100 % / ${AGAINST}, minus 1; median of ${ROUNDS} rounds${intervalOf(subject, 'on:1')}; stated, the bound only flags a regression`,
       ),
       benchTarget(
         `${subject}: ours at 100 % vs the official http instrumentation at 100 %`,
@@ -362,12 +376,25 @@ async function main(): Promise<void> {
   });
   console.table(
     results.map(
-      ({ name, cpuUsPerRequest, cpuUsPerRequestRange, ratioToOff, ratioToOffRange, rps, p99Ms, errors }) => ({
+      ({
+        name,
+        cpuUsPerRequest,
+        cpuUsPerRequestRange,
+        ratioToOff,
+        ratioToOffRange,
+        ratioInterval,
+        rps,
+        p99Ms,
+        errors,
+      }) => ({
         name,
         'CPU µs/req': cpuUsPerRequest,
         range: cpuUsPerRequestRange.join('–'),
         [METHOD === 'pair' ? '× off beside it' : '× off alternating']: ratioToOff,
         'range ×': ratioToOffRange.join('–'),
+        'median within': ratioInterval
+          ? `${ratioInterval.low}–${ratioInterval.high} (${round(ratioInterval.coverage * 100)} %)`
+          : '',
         'req/s': rps,
         'p99 ms': p99Ms,
         errors,

@@ -91,6 +91,42 @@ export function benchTarget(
   return { name, value, target, comparison, met, divides, ...(note ? { note } : {}) };
 }
 
+/** The median of a bench's rounds and how far it can be trusted (`medianInterval`). */
+export interface MedianInterval {
+  median: number;
+  low: number;
+  high: number;
+  /** The chance that the interval holds the true median (exact, from the binomial distribution). */
+  coverage: number;
+}
+
+/**
+ * The median of `values` with a distribution-free confidence interval: the sorted values at
+ * ranks k and n + 1 − k, for the largest k whose interval still covers the true median with at
+ * least `confidence` (the binomial count of rounds below the median). Rounds of a CPU bench on a
+ * shared machine are not normal, so no mean ± standard error. With too few rounds for
+ * `confidence` (fewer than 6 at 95 %) the interval is the whole range and `coverage` says what
+ * that range is worth. Undefined for no values.
+ */
+export function medianInterval(values: readonly number[], confidence = 0.95): MedianInterval | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return undefined;
+  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  // below[j] = P(Binomial(n, 1/2) <= j): the chance that at most j rounds fall below the median
+  const below: number[] = [];
+  let term = 0.5 ** n;
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    sum += term;
+    below.push(sum);
+    term = (term * (n - j)) / (j + 1);
+  }
+  let k = 1;
+  while (k + 1 <= Math.floor((n + 1) / 2) && 1 - 2 * below[k]! >= confidence) k++;
+  return { median, low: sorted[k - 1]!, high: sorted[n - k]!, coverage: 1 - 2 * below[k - 1]! };
+}
+
 /** The repository root (the folder with pnpm-workspace.yaml) above `from`. */
 /** Prints each target as `met` / `MISS` with its value and bound (the line every bench ends with). */
 export function printTargets(

@@ -1,12 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   printTargets,
   BENCH_RESULTS_FORMAT,
   benchResultsFile,
   benchTarget,
+  medianInterval,
   pinnableCores,
   procCpuSeconds,
   readBenchReports,
@@ -22,6 +24,52 @@ const tempDir = () => {
 };
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** P(Binomial(n, 1/2) <= j), summed term by term with exact binomial coefficients. */
+function binomialBelow(n: number, j: number): number {
+  let total = 0n;
+  let c = 1n;
+  for (let i = 0; i <= j; i++) {
+    total += c;
+    c = (c * BigInt(n - i)) / BigInt(i + 1);
+  }
+  return Number(total) / 2 ** n;
+}
+
+describe('medianInterval', () => {
+  it('gives the textbook ranks: 8th and 18th of 25 at 95 %, the whole range of 5', () => {
+    const xs = Array.from({ length: 25 }, (_, i) => 25 - i); // unsorted on purpose
+    expect(medianInterval(xs)).toEqual({ median: 13, low: 8, high: 18, coverage: expect.closeTo(0.9567, 4) });
+    expect(medianInterval([5, 1, 4, 2, 3])).toEqual({ median: 3, low: 1, high: 5, coverage: 0.9375 });
+    expect(medianInterval([2, 1])).toEqual({ median: 1.5, low: 1, high: 2, coverage: 0.5 });
+    expect(medianInterval([])).toBeUndefined();
+  });
+
+  it('is the narrowest order-statistic interval that keeps the confidence, for any values', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 60 }),
+        fc.constantFrom(0.8, 0.9, 0.95, 0.99),
+        (values, confidence) => {
+          const got = medianInterval(values, confidence)!;
+          const sorted = [...values].sort((a, b) => a - b);
+          const n = sorted.length;
+          // the widest rank k kept: every narrower pair (k + 1) would fall under the confidence
+          const coverageAt = (k: number) => 1 - 2 * binomialBelow(n, k - 1);
+          let k = 1;
+          for (let r = 2; r <= Math.floor((n + 1) / 2); r++) if (coverageAt(r) >= confidence) k = r;
+          expect(got.low).toBe(sorted[k - 1]);
+          expect(got.high).toBe(sorted[n - k]);
+          expect(got.coverage).toBeCloseTo(coverageAt(k), 10);
+          expect(got.low).toBeLessThanOrEqual(got.median);
+          expect(got.median).toBeLessThanOrEqual(got.high);
+          if (k > 1) expect(got.coverage).toBeGreaterThanOrEqual(confidence);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('bench results', () => {
