@@ -41,6 +41,9 @@ const WARM = Number(process.env.BENCH_WARM ?? 80_000);
 const ATTRIBUTE = process.env.BENCH_ATTRIBUTE === '1';
 /** How many functions BENCH_ATTRIBUTE lists per participant. */
 const TOP = Number(process.env.BENCH_TOP ?? 40);
+if (!Number.isInteger(TOP) || TOP < 1) {
+  throw new Error(`BENCH_TOP: expected a whole number ≥ 1, got ${process.env.BENCH_TOP}`);
+}
 const CONNECTIONS = 8;
 const serverScript = fileURLToPath(new URL('./server.ts', import.meta.url));
 const fakeScript = fileURLToPath(new URL('./fake-strapi.ts', import.meta.url));
